@@ -1,0 +1,20 @@
+//! Handwriting data for inkstone, from bytes on disk to prepared `u8` images.
+//!
+//! The data path starts here: readers turn files into [`Sample`]s, [`Charset`] names the
+//! classes, and [`Recipe`] turns any raw image (a scanned MNIST digit or a phone photo) into the
+//! exact model input. Nothing in this crate depends on Burn.
+
+pub mod charset;
+pub mod embedded;
+pub mod error;
+pub mod fetch;
+pub mod idx;
+pub mod image_file;
+pub mod mnist;
+pub mod recipe;
+pub mod sample;
+
+pub use charset::Charset;
+pub use error::DataError;
+pub use recipe::{Polarity, Recipe};
+pub use sample::{Dataset, Sample};

@@ -1,0 +1,368 @@
+//! The recipe: how raw ink becomes a model input. The same `Recipe` value is stored in every
+//! bundle and runs in training, eval, predict and serve, so a photo of a digit on paper goes
+//! through exactly the steps the training digits went through.
+//!
+//! Steps of [`Recipe::prepare`], in order: decide polarity (make ink bright on black), remove
+//! the background (Otsu split, then a contrast stretch above the paper's noise), crop to the
+//! ink, resize keeping the aspect ratio so the longer side is `fit` pixels, and paste into an
+//! `input_size` square with the ink's centre of mass (or box centre) in the middle.
+
+use image::imageops::{self, FilterType};
+use image::{GrayImage, Luma};
+use serde::{Deserialize, Serialize};
+
+/// Which way round the source's ink is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Polarity {
+    /// Decide per image from its border: a light border means dark ink on paper.
+    Auto,
+    /// Bright ink on a dark background (MNIST).
+    InkBright,
+    /// Dark ink on a light background (scans, photos, CASIA).
+    InkDark,
+}
+
+/// Where the glyph's centre goes in the output square.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Centering {
+    /// The ink's centre of mass at the centre (how MNIST itself was made).
+    CenterOfMass,
+    /// The bounding box's centre at the centre.
+    BoundingBox,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recipe {
+    /// Side of the square model input, in pixels.
+    pub input_size: u32,
+    /// Longer side of the ink after resizing (MNIST: 20 inside 28).
+    pub fit: u32,
+    pub polarity: Polarity,
+    pub centering: Centering,
+    /// Input normalisation after scaling pixels to 0..1: `(x - mean) / std`.
+    pub mean: f32,
+    pub std: f32,
+}
+
+impl Recipe {
+    /// MNIST's own construction: 20×20 box, centre of mass in a 28×28 square, and MNIST's
+    /// pixel mean/std.
+    pub fn mnist() -> Self {
+        Recipe {
+            input_size: 28,
+            fit: 20,
+            polarity: Polarity::Auto,
+            centering: Centering::CenterOfMass,
+            mean: 0.1307,
+            std: 0.3081,
+        }
+    }
+
+    /// Turns any gray image into the model's input image: bright ink on black, `input_size`².
+    /// An image with no ink at all comes out black.
+    pub fn prepare(&self, source: &GrayImage) -> GrayImage {
+        let mut ink = source.clone();
+        if self.ink_is_dark(source) {
+            imageops::invert(&mut ink);
+        }
+        remove_background(&mut ink);
+        let side = self.input_size;
+        let Some((x, y, w, h)) = ink_box(&ink) else {
+            return GrayImage::new(side, side);
+        };
+        let glyph = imageops::crop_imm(&ink, x, y, w, h).to_image();
+        let scale = self.fit as f32 / w.max(h) as f32;
+        let (nw, nh) = (
+            ((w as f32 * scale).round() as u32).clamp(1, side),
+            ((h as f32 * scale).round() as u32).clamp(1, side),
+        );
+        let glyph = if (nw, nh) == (w, h) {
+            glyph
+        } else {
+            imageops::resize(&glyph, nw, nh, FilterType::Triangle)
+        };
+        let (cx, cy) = match self.centering {
+            Centering::CenterOfMass => center_of_mass(&glyph),
+            Centering::BoundingBox => (nw as f32 / 2.0, nh as f32 / 2.0),
+        };
+        let half = side as f32 / 2.0;
+        let left = ((half - cx).round() as i64).clamp(0, (side - nw) as i64);
+        let top = ((half - cy).round() as i64).clamp(0, (side - nh) as i64);
+        let mut canvas = GrayImage::new(side, side);
+        imageops::replace(&mut canvas, &glyph, left, top);
+        canvas
+    }
+
+    /// Scales a prepared image to normalised floats, row-major, appending to `out`.
+    pub fn append_input(&self, prepared: &GrayImage, out: &mut Vec<f32>) {
+        let (mean, inv_std) = (self.mean, 1.0 / self.std);
+        out.extend(
+            prepared
+                .as_raw()
+                .iter()
+                .map(|&v| (v as f32 / 255.0 - mean) * inv_std),
+        );
+    }
+
+    fn ink_is_dark(&self, source: &GrayImage) -> bool {
+        match self.polarity {
+            Polarity::InkBright => false,
+            Polarity::InkDark => true,
+            Polarity::Auto => border_mean(source) > 127.0,
+        }
+    }
+}
+
+/// Mean of the outermost ring of pixels: the background, for any sensibly framed glyph.
+fn border_mean(img: &GrayImage) -> f32 {
+    let (w, h) = img.dimensions();
+    let mut sum = 0u64;
+    let mut n = 0u64;
+    for (x, y, p) in img.enumerate_pixels() {
+        if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
+            sum += p.0[0] as u64;
+            n += 1;
+        }
+    }
+    sum as f32 / n.max(1) as f32
+}
+
+/// Zeroes the background and stretches the ink to full range. The background class of an Otsu
+/// split gives the paper's level and noise; everything up to 3 σ above it becomes 0, so paper
+/// texture and shadows do not count as ink. On clean data (MNIST) this is the identity.
+fn remove_background(img: &mut GrayImage) {
+    let hist = histogram(img);
+    let t = otsu_threshold(&hist);
+    let (bg_mean, bg_std) = class_stats(&hist[..=t]);
+    let lo = (bg_mean + 3.0 * bg_std).min(t as f32);
+    let hi = percentile(&hist, 0.995).max(lo as usize + 1) as f32;
+    let scale = 255.0 / (hi - lo);
+    for p in img.pixels_mut() {
+        p.0[0] = ((p.0[0] as f32 - lo) * scale).clamp(0.0, 255.0).round() as u8;
+    }
+}
+
+fn histogram(img: &GrayImage) -> [u64; 256] {
+    let mut hist = [0u64; 256];
+    for &v in img.as_raw() {
+        hist[v as usize] += 1;
+    }
+    hist
+}
+
+/// The threshold that maximises between-class variance; pixels `<= t` are background.
+pub fn otsu_threshold(hist: &[u64; 256]) -> usize {
+    let total: u64 = hist.iter().sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum();
+    let (mut w0, mut sum0, mut best, mut best_t) = (0u64, 0f64, -1f64, 0usize);
+    for (t, &c) in hist.iter().enumerate() {
+        w0 += c;
+        sum0 += t as f64 * c as f64;
+        let w1 = total - w0;
+        if w0 == 0 || w1 == 0 {
+            continue;
+        }
+        let m0 = sum0 / w0 as f64;
+        let m1 = (sum_all - sum0) / w1 as f64;
+        let between = w0 as f64 * w1 as f64 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_t = t;
+        }
+    }
+    best_t
+}
+
+fn class_stats(hist: &[u64]) -> (f32, f32) {
+    let n: u64 = hist.iter().sum();
+    if n == 0 {
+        return (0.0, 0.0);
+    }
+    let mean = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| i as f64 * c as f64)
+        .sum::<f64>()
+        / n as f64;
+    let var = hist
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (i as f64 - mean).powi(2) * c as f64)
+        .sum::<f64>()
+        / n as f64;
+    (mean as f32, var.sqrt() as f32)
+}
+
+fn percentile(hist: &[u64; 256], q: f64) -> usize {
+    let total: u64 = hist.iter().sum();
+    let target = (total as f64 * q).ceil() as u64;
+    let mut seen = 0;
+    for (v, &c) in hist.iter().enumerate() {
+        seen += c;
+        if seen >= target {
+            return v;
+        }
+    }
+    255
+}
+
+/// Bounding box `(x, y, w, h)` of the ink, ignoring faint outliers: rows and columns at the
+/// edges holding the last 0.1% of the ink mass at either end are trimmed, so one speck of dust in a photo's
+/// corner does not shrink the glyph to a dot.
+fn ink_box(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
+    let (w, h) = img.dimensions();
+    let mut rows = vec![0u64; h as usize];
+    let mut cols = vec![0u64; w as usize];
+    for (x, y, p) in img.enumerate_pixels() {
+        rows[y as usize] += p.0[0] as u64;
+        cols[x as usize] += p.0[0] as u64;
+    }
+    let (y0, y1) = mass_span(&rows)?;
+    let (x0, x1) = mass_span(&cols)?;
+    Some((x0, y0, x1 - x0 + 1, y1 - y0 + 1))
+}
+
+fn mass_span(profile: &[u64]) -> Option<(u32, u32)> {
+    let total: u64 = profile.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let cut = total / 1000;
+    let first = trim_index(profile.iter(), cut);
+    let last = profile.len() - 1 - trim_index(profile.iter().rev(), cut);
+    Some((first as u32, last.max(first) as u32))
+}
+
+fn trim_index<'a>(values: impl Iterator<Item = &'a u64>, cut: u64) -> usize {
+    let mut seen = 0;
+    for (i, &v) in values.enumerate() {
+        seen += v;
+        if v > 0 && seen > cut {
+            return i;
+        }
+    }
+    0
+}
+
+fn center_of_mass(img: &GrayImage) -> (f32, f32) {
+    let (mut sx, mut sy, mut m) = (0f64, 0f64, 0f64);
+    for (x, y, Luma([v])) in img.enumerate_pixels() {
+        let v = *v as f64;
+        sx += (x as f64 + 0.5) * v;
+        sy += (y as f64 + 0.5) * v;
+        m += v;
+    }
+    if m == 0.0 {
+        let (w, h) = img.dimensions();
+        return (w as f32 / 2.0, h as f32 / 2.0);
+    }
+    ((sx / m) as f32, (sy / m) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dark "L" stroke on light, slightly noisy paper, off-centre in a big photo.
+    fn photo_of_an_l() -> GrayImage {
+        GrayImage::from_fn(400, 300, |x, y| {
+            let paper = 200 + ((x * 7 + y * 13) % 11) as u8;
+            let stroke = (100..120).contains(&x) && (50..250).contains(&y)
+                || (100..220).contains(&x) && (230..250).contains(&y);
+            Luma([if stroke { 30 } else { paper }])
+        })
+    }
+
+    #[test]
+    fn photo_becomes_bright_centred_glyph_of_fit_size() {
+        let r = Recipe::mnist();
+        let out = r.prepare(&photo_of_an_l());
+        assert_eq!(out.dimensions(), (28, 28));
+        let (x, y, w, h) = ink_box(&out).unwrap();
+        assert_eq!(h, 20, "taller side fits 20 px");
+        assert!((11..=13).contains(&w), "aspect 120:200 kept, got width {w}");
+        assert!(x > 0 && y > 0 && x + w < 28 && y + h < 28);
+        assert_eq!(out.get_pixel(0, 0).0[0], 0, "paper texture removed");
+        assert!(
+            out.pixels().map(|p| p.0[0]).max().unwrap() > 240,
+            "ink stretched to full range"
+        );
+        let (cx, cy) = center_of_mass(&out);
+        assert!(
+            (cx - 14.0).abs() < 1.0 && (cy - 14.0).abs() < 1.0,
+            "com at ({cx}, {cy})"
+        );
+    }
+
+    #[test]
+    fn polarity_does_not_change_the_result() {
+        let dark_ink = photo_of_an_l();
+        let mut bright_ink = dark_ink.clone();
+        imageops::invert(&mut bright_ink);
+        let r = Recipe::mnist();
+        assert_eq!(r.prepare(&dark_ink), r.prepare(&bright_ink));
+    }
+
+    #[test]
+    fn clean_mnist_digits_are_nearly_unchanged() {
+        // MNIST was made by this very construction, so the recipe may only move a digit by
+        // the rounding of its centre of mass (≤ 1 px) and slightly rescale its gray levels.
+        let test = crate::embedded::load(crate::mnist::Split::Test);
+        for sample in test.samples.iter().take(50) {
+            let digit = &sample.image;
+            let out = Recipe::mnist().prepare(digit);
+            let ink: i64 = digit.as_raw().iter().map(|&v| v as i64).sum();
+            let best = (-1i64..=1)
+                .flat_map(|dy| (-1i64..=1).map(move |dx| (dx, dy)))
+                .map(|(dx, dy)| shifted_l1(digit, &out, dx, dy))
+                .min()
+                .unwrap();
+            assert!(
+                best * 5 < ink,
+                "recipe moved {best} of {ink} ink on an MNIST digit"
+            );
+        }
+    }
+
+    fn shifted_l1(a: &GrayImage, b: &GrayImage, dx: i64, dy: i64) -> i64 {
+        let at = |img: &GrayImage, x: i64, y: i64| {
+            if (0..28).contains(&x) && (0..28).contains(&y) {
+                img.get_pixel(x as u32, y as u32).0[0] as i64
+            } else {
+                0
+            }
+        };
+        (0..28)
+            .flat_map(|y| (0..28).map(move |x| (x, y)))
+            .map(|(x, y)| (at(a, x, y) - at(b, x + dx, y + dy)).abs())
+            .sum()
+    }
+
+    #[test]
+    fn blank_and_tiny_images_do_not_panic() {
+        let r = Recipe::mnist();
+        assert_eq!(r.prepare(&GrayImage::new(1, 1)), GrayImage::new(28, 28));
+        assert_eq!(
+            r.prepare(&GrayImage::from_pixel(50, 50, Luma([255]))),
+            GrayImage::new(28, 28)
+        );
+        let dot = GrayImage::from_pixel(1, 1, Luma([255]));
+        assert_eq!(r.prepare(&dot).dimensions(), (28, 28));
+    }
+
+    #[test]
+    fn inputs_are_normalised_with_mean_and_std() {
+        let r = Recipe::mnist();
+        let img = GrayImage::from_raw(2, 1, vec![0, 255]).unwrap();
+        let mut v = Vec::new();
+        r.append_input(&img, &mut v);
+        assert!((v[0] - (-0.1307 / 0.3081)).abs() < 1e-5);
+        assert!((v[1] - (0.8693 / 0.3081)).abs() < 1e-5);
+    }
+}
