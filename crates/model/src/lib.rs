@@ -1,1 +1,16 @@
-//! placeholder
+//! inkstone models. [`ModelSpec`] describes a network as data; from it we build the Burn
+//! module ([`Network`]), print a [`Summary`], and store trained weights in a [`Bundle`], the
+//! one file every later stage (eval, predict, export, serve) takes.
+
+pub mod builtin;
+pub mod bundle;
+pub mod network;
+pub mod spec;
+pub mod summary;
+pub mod weights;
+
+pub use bundle::{Bundle, BundleError, Provenance};
+pub use network::Network;
+pub use spec::{Layer, ModelSpec, Shape, SpecError};
+pub use summary::Summary;
+pub use weights::{NamedTensor, WeightMap};

@@ -1,0 +1,147 @@
+//! The built-in networks: classic LeNet-5, a stronger digit CNN, and ResNet-18 for 1-channel
+//! input (the HCCR seed's network).
+
+use crate::spec::{Layer, ModelSpec};
+
+/// Names accepted by [`builtin`].
+pub const BUILTIN_NAMES: &[&str] = &["lenet5", "digitcnn", "resnet18"];
+
+/// A built-in spec for `classes` classes on `side`×`side` 1-channel input.
+pub fn builtin(name: &str, classes: usize, side: usize) -> Option<ModelSpec> {
+    let layers = match name {
+        "lenet5" => lenet5(classes),
+        "digitcnn" => digit_cnn(classes),
+        "resnet18" => resnet18(classes),
+        _ => return None,
+    };
+    Some(ModelSpec {
+        name: name.to_string(),
+        input: [1, side, side],
+        classes,
+        layers,
+    })
+}
+
+/// The input side a built-in was designed for.
+pub fn default_side(name: &str) -> usize {
+    match name {
+        "resnet18" => 64,
+        _ => 28,
+    }
+}
+
+fn conv(out: usize, kernel: usize, padding: usize) -> Layer {
+    Layer::Conv {
+        out,
+        kernel,
+        stride: 1,
+        padding,
+        bias: true,
+    }
+}
+
+fn pool() -> Layer {
+    Layer::MaxPool {
+        kernel: 2,
+        stride: 2,
+    }
+}
+
+/// LeCun et al. 1998 as commonly implemented: conv 6@5×5 (pad 2), pool, conv 16@5×5, pool,
+/// 120, 84, classes, with ReLU.
+fn lenet5(classes: usize) -> Vec<Layer> {
+    vec![
+        conv(6, 5, 2),
+        Layer::Relu,
+        pool(),
+        conv(16, 5, 0),
+        Layer::Relu,
+        pool(),
+        Layer::Flatten,
+        Layer::Linear { out: 120 },
+        Layer::Relu,
+        Layer::Linear { out: 84 },
+        Layer::Relu,
+        Layer::Linear { out: classes },
+    ]
+}
+
+/// Two conv-BN-ReLU pairs per stage, two stages with pooling and dropout, then a 256-unit
+/// head: the usual ≥ 99.5% MNIST recipe.
+fn digit_cnn(classes: usize) -> Vec<Layer> {
+    let stage = |out| {
+        vec![
+            Layer::Conv {
+                out,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: false,
+            },
+            Layer::BatchNorm,
+            Layer::Relu,
+            Layer::Conv {
+                out,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: false,
+            },
+            Layer::BatchNorm,
+            Layer::Relu,
+            pool(),
+            Layer::Dropout { p: 0.25 },
+        ]
+    };
+    let mut layers = stage(32);
+    layers.extend(stage(64));
+    layers.extend([
+        Layer::Flatten,
+        Layer::Linear { out: 256 },
+        Layer::Relu,
+        Layer::Dropout { p: 0.5 },
+        Layer::Linear { out: classes },
+    ]);
+    layers
+}
+
+/// ResNet-18 (He et al.) with a 1-channel 3×3 stem and no max-pool, as the PyTorch reference
+/// in `shared/bench` and the HCCR seed use.
+fn resnet18(classes: usize) -> Vec<Layer> {
+    let mut layers = vec![
+        Layer::Conv {
+            out: 64,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+            bias: false,
+        },
+        Layer::BatchNorm,
+        Layer::Relu,
+    ];
+    for (out, stride) in [(64, 1), (128, 2), (256, 2), (512, 2)] {
+        layers.push(Layer::Residual { out, stride });
+        layers.push(Layer::Residual { out, stride: 1 });
+    }
+    layers.extend([
+        Layer::GlobalAvgPool,
+        Layer::Flatten,
+        Layer::Linear { out: classes },
+    ]);
+    layers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_is_a_valid_spec() {
+        for name in BUILTIN_NAMES {
+            let spec = builtin(name, 10, default_side(name)).unwrap();
+            spec.shapes().unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        builtin("resnet18", 3755, 112).unwrap().shapes().unwrap();
+        assert!(builtin("vgg", 10, 28).is_none());
+    }
+}

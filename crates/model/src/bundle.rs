@@ -1,0 +1,341 @@
+//! The bundle: one `.inkstone` file that is a trained model. It is a safetensors file whose
+//! tensors are the weights and whose metadata holds the spec, recipe, charset, provenance and
+//! metrics as JSON, so nothing else is needed to use the model, and any safetensors reader can
+//! open it.
+
+use crate::network::Network;
+use crate::spec::ModelSpec;
+use crate::weights::{NamedTensor, WeightMap};
+use burn::tensor::backend::Backend;
+use inkstone_data::{Charset, Recipe};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Written into every bundle's metadata as `format`.
+pub const FORMAT: &str = "inkstone-bundle/1";
+
+/// Where a model came from: enough to retrain it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub inkstone_version: String,
+    /// Seconds since the Unix epoch when the bundle was written.
+    pub created_unix: u64,
+    /// The data it was trained on, as given to `--data`.
+    pub data: String,
+    pub epochs_trained: usize,
+    /// The full training configuration.
+    pub training: serde_json::Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub spec: ModelSpec,
+    pub recipe: Recipe,
+    pub charset: Charset,
+    pub provenance: Provenance,
+    /// Free-form evaluation results (accuracy, loss, …) at the time of writing.
+    pub metrics: serde_json::Value,
+    pub weights: WeightMap,
+    /// Where it was loaded from, for error messages; empty for a bundle made in memory.
+    pub origin: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not an inkstone bundle: {detail}")]
+    Format { path: PathBuf, detail: String },
+    #[error("{path}: bundle is inconsistent: {detail}")]
+    Mismatch { path: PathBuf, detail: String },
+}
+
+impl Bundle {
+    /// Makes a bundle from a trained network, checking that the parts fit together.
+    pub fn new<B: Backend>(
+        network: &Network<B>,
+        spec: ModelSpec,
+        recipe: Recipe,
+        charset: Charset,
+        provenance: Provenance,
+        metrics: serde_json::Value,
+    ) -> Result<Self, BundleError> {
+        let bundle = Bundle {
+            spec,
+            recipe,
+            charset,
+            provenance,
+            metrics,
+            weights: network.weights(),
+            origin: PathBuf::new(),
+        };
+        bundle.check()?;
+        Ok(bundle)
+    }
+
+    /// Builds the network on `device` with this bundle's weights.
+    pub fn network<B: Backend>(&self, device: &B::Device) -> Result<Network<B>, BundleError> {
+        let mismatch = |detail: String| BundleError::Mismatch {
+            path: self.origin.clone(),
+            detail,
+        };
+        Network::new(&self.spec, device)
+            .map_err(|e| mismatch(e.to_string()))?
+            .with_weights(self.weights.clone())
+            .map_err(|e| {
+                mismatch(format!(
+                    "weights do not match the spec `{}`: {e}",
+                    self.spec.name
+                ))
+            })
+    }
+
+    /// Checks spec, recipe, charset and weights against each other.
+    pub fn check(&self) -> Result<(), BundleError> {
+        let mismatch = |detail: String| BundleError::Mismatch {
+            path: self.origin.clone(),
+            detail,
+        };
+        self.spec.shapes().map_err(|e| mismatch(e.to_string()))?;
+        if self.charset.len() != self.spec.classes {
+            return Err(mismatch(format!(
+                "charset `{}` has {} classes, the model {}",
+                self.charset.name,
+                self.charset.len(),
+                self.spec.classes
+            )));
+        }
+        let [_, h, w] = self.spec.input;
+        let side = self.recipe.input_size as usize;
+        if (h, w) != (side, side) {
+            return Err(mismatch(format!(
+                "recipe makes {side}×{side} inputs, the model takes {h}×{w}"
+            )));
+        }
+        // Build on the CPU reference backend once, which checks every tensor name and shape.
+        self.network::<burn::backend::Flex>(&Default::default())
+            .map(|_| ())
+    }
+
+    /// Writes the bundle atomically: a temporary file in the same folder, synced, then renamed
+    /// over `path`, so a crash leaves either the old file or the new one, never half of one.
+    pub fn save(&self, path: &Path) -> Result<(), BundleError> {
+        let io = |source| BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let json = |v: serde_json::Result<String>| v.expect("bundle parts serialise to JSON");
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("spec".to_string(), json(serde_json::to_string(&self.spec))),
+            (
+                "recipe".to_string(),
+                json(serde_json::to_string(&self.recipe)),
+            ),
+            (
+                "charset".to_string(),
+                json(serde_json::to_string(&self.charset)),
+            ),
+            (
+                "provenance".to_string(),
+                json(serde_json::to_string(&self.provenance)),
+            ),
+            (
+                "metrics".to_string(),
+                json(serde_json::to_string(&self.metrics)),
+            ),
+        ]);
+        let bytes: Vec<(String, Vec<u8>)> = self
+            .weights
+            .iter()
+            .map(|(name, t)| {
+                (
+                    name.clone(),
+                    t.values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                )
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .zip(self.weights.values())
+            .map(|((name, data), t)| {
+                let view =
+                    TensorView::new(Dtype::F32, t.shape.clone(), data).expect("shape matches data");
+                (name.clone(), view)
+            });
+        let encoded =
+            safetensors::serialize(views, Some(metadata)).map_err(|e| BundleError::Format {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        write_atomically(path, &encoded).map_err(io)
+    }
+
+    /// Reads and checks a bundle.
+    pub fn load(path: &Path) -> Result<Self, BundleError> {
+        let bytes = std::fs::read(path).map_err(|source| BundleError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let format = |detail: String| BundleError::Format {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let tensors = SafeTensors::deserialize(&bytes)
+            .map_err(|e| format(format!("not a safetensors file ({e})")))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        if meta.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(format(format!("metadata `format` is not `{FORMAT}`")));
+        }
+        fn field<T: serde::de::DeserializeOwned>(
+            meta: &HashMap<String, String>,
+            key: &str,
+        ) -> Result<T, String> {
+            let text = meta
+                .get(key)
+                .ok_or_else(|| format!("metadata `{key}` is missing"))?;
+            serde_json::from_str(text).map_err(|e| format!("metadata `{key}`: {e}"))
+        }
+        let mut weights = WeightMap::new();
+        for (name, view) in tensors.tensors() {
+            if view.dtype() != Dtype::F32 {
+                return Err(format(format!(
+                    "tensor `{name}` is {:?}, expected F32",
+                    view.dtype()
+                )));
+            }
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            weights.insert(
+                name,
+                NamedTensor {
+                    shape: view.shape().to_vec(),
+                    values,
+                },
+            );
+        }
+        let bundle = Bundle {
+            spec: field(&meta, "spec").map_err(format)?,
+            recipe: field(&meta, "recipe").map_err(format)?,
+            charset: field(&meta, "charset").map_err(format)?,
+            provenance: field(&meta, "provenance").map_err(format)?,
+            metrics: field(&meta, "metrics").map_err(format)?,
+            weights,
+            origin: path.to_path_buf(),
+        };
+        bundle.check()?;
+        Ok(bundle)
+    }
+}
+
+/// Writes `bytes` to `path` via a synced temporary file and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::builtin::builtin;
+    use burn::backend::Flex;
+
+    fn lenet_bundle() -> Bundle {
+        let spec = builtin("lenet5", 10, 28).unwrap();
+        let net = Network::<Flex>::new(&spec, &Default::default()).unwrap();
+        Bundle::new(
+            &net,
+            spec,
+            Recipe::mnist(),
+            Charset::digits(),
+            Provenance::default(),
+            serde_json::json!({"acc": 0.5}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn save_load_round_trip_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.inkstone");
+        let bundle = lenet_bundle();
+        bundle.save(&path).unwrap();
+        let back = Bundle::load(&path).unwrap();
+        assert_eq!(back.spec, bundle.spec);
+        assert_eq!(back.recipe, bundle.recipe);
+        assert_eq!(back.charset, bundle.charset);
+        assert_eq!(back.metrics, bundle.metrics);
+        assert_eq!(back.weights, bundle.weights);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn spec_that_disagrees_with_weights_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.inkstone");
+        let mut bundle = lenet_bundle();
+        bundle.spec = builtin("digitcnn", 10, 28).unwrap();
+        let err = bundle
+            .save(&path)
+            .and_then(|_| Bundle::load(&path).map(|_| ()))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("m.inkstone") && text.contains("do not match the spec `digitcnn`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn other_files_are_rejected_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.inkstone");
+        std::fs::write(&path, b"\x02\x00\x00\x00\x00\x00\x00\x00{}").unwrap();
+        let err = Bundle::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("x.inkstone") && err.contains("format"),
+            "{err}"
+        );
+        std::fs::write(&path, b"garbage").unwrap();
+        assert!(Bundle::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("not a safetensors file"));
+        assert!(matches!(
+            Bundle::load(&dir.path().join("none")),
+            Err(BundleError::Io { .. })
+        ));
+    }
+}
