@@ -57,6 +57,16 @@ pub enum BundleError {
     Mismatch { path: PathBuf, detail: String },
 }
 
+impl BundleError {
+    /// A spec that does not describe a valid network.
+    pub fn from_spec(e: crate::SpecError) -> Self {
+        BundleError::Mismatch {
+            path: PathBuf::new(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 impl Bundle {
     /// Makes a bundle from a trained network, checking that the parts fit together.
     pub fn new<B: Backend>(

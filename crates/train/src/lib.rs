@@ -1,1 +1,17 @@
-//! placeholder
+//! Training and evaluation for inkstone networks, generic over the Burn backend: the loop,
+//! optimisers and learning-rate schedules, top-k evaluation, and the run directory that
+//! records it all.
+
+pub mod batch;
+pub mod config;
+pub mod evaluate;
+pub mod optimizer;
+pub mod prepare;
+pub mod rundir;
+pub mod schedule;
+pub mod trainer;
+
+pub use config::TrainConfig;
+pub use evaluate::{evaluate, Evaluation};
+pub use rundir::RunDir;
+pub use trainer::{train, EpochReport, Observer, StepReport, TrainError};

@@ -1,0 +1,57 @@
+//! Everything that defines a training run, serialisable: written to the run directory as
+//! `config.json` and into every bundle's provenance, and readable back with `--config`.
+
+use crate::optimizer::{OptimizerConfig, OptimizerKind};
+use crate::schedule::{LrSchedule, ScheduleKind};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// A built-in model name (`lenet5`, `digitcnn`, `resnet18`) or a spec JSON file.
+    pub model: String,
+    /// The `--data` source: `mnist` (embedded) or a folder of MNIST IDX files.
+    pub data: String,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: OptimizerConfig,
+    pub lr: LrSchedule,
+    /// Label smoothing ε for the cross-entropy loss (0 = none).
+    #[serde(default)]
+    pub label_smoothing: f32,
+    pub seed: u64,
+    /// Stop after this many steps per epoch (for quick looks); `None` = whole epochs.
+    #[serde(default)]
+    pub max_steps_per_epoch: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Sensible defaults for a model: LeNet-5 and the digit CNN with AdamW and a cosine
+    /// schedule, ResNet-18 with the HCCR seed's SGD settings.
+    pub fn defaults_for(model: &str) -> Self {
+        let (optimizer, lr, batch_size) = if model == "resnet18" {
+            (
+                OptimizerConfig { kind: OptimizerKind::Sgd, momentum: 0.9, weight_decay: 1e-4 },
+                LrSchedule { kind: ScheduleKind::Poly, max: 0.1, init: 0.01, end: 0.0, warmup_epochs: 1 },
+                32,
+            )
+        } else {
+            (
+                OptimizerConfig { kind: OptimizerKind::Adamw, momentum: 0.9, weight_decay: 1e-4 },
+                LrSchedule { kind: ScheduleKind::Cosine, max: 2e-3, init: 2e-4, end: 1e-5, warmup_epochs: 1 },
+                128,
+            )
+        };
+        TrainConfig {
+            model: model.to_string(),
+            data: "mnist".into(),
+            epochs: 10,
+            batch_size,
+            optimizer,
+            lr,
+            label_smoothing: 0.0,
+            seed: 42,
+            max_steps_per_epoch: None,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The training loop: seeded shuffling, forward/backward/step with the scheduled learning
+//! rate, periodic progress reports, an evaluation on the held-out split after every epoch, and
+//! bundles written to the run directory (`last` every epoch, `best` when top-1 improves).
+
+use crate::batch::make_batch;
+use crate::evaluate::{evaluate, Evaluation};
+use crate::prepare::PreparedSet;
+use crate::{RunDir, TrainConfig};
+use burn::module::AutodiffModule;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::ElementConversion;
+use inkstone_data::{Charset, Recipe};
+use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Provenance};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde_json::json;
+use std::time::Instant;
+
+/// Progress read off the device every this many steps (reading sooner stalls a GPU).
+const REPORT_EVERY: usize = 10;
+
+#[derive(Clone, Debug)]
+pub struct StepReport {
+    pub epoch: usize,
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f64,
+    pub accuracy: f64,
+    pub lr: f64,
+    pub images_per_sec: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub epochs: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub images_per_sec: f64,
+    pub seconds: f64,
+    pub test: Evaluation,
+    pub best: bool,
+}
+
+/// Where progress goes: a terminal bar, plain log lines, or nowhere.
+pub trait Observer {
+    fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    fn step(&mut self, _report: &StepReport) {}
+    fn epoch_finished(&mut self, _report: &EpochReport) {}
+}
+
+impl Observer for () {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("training set is empty")]
+    NoData,
+}
+
+/// What a run is made of.
+pub struct TrainJob<'a> {
+    pub config: &'a TrainConfig,
+    pub spec: &'a ModelSpec,
+    pub recipe: &'a Recipe,
+    pub charset: &'a Charset,
+    pub train: &'a PreparedSet,
+    pub test: &'a PreparedSet,
+}
+
+/// The outcome: the final network and its last evaluation.
+pub struct Trained<B: AutodiffBackend> {
+    pub network: Network<B>,
+    pub last: Evaluation,
+    pub best_top1: f64,
+}
+
+pub fn train<B: AutodiffBackend>(
+    job: &TrainJob,
+    device: &B::Device,
+    run: &mut RunDir,
+    observer: &mut dyn Observer,
+) -> Result<Trained<B>, TrainError> {
+    let config = job.config;
+    if job.train.is_empty() {
+        return Err(TrainError::NoData);
+    }
+    B::seed(device, config.seed);
+    let mut network = Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?;
+    let mut optimizer = config.optimizer.build::<B>();
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
+        .init(device);
+    let batch = config.batch_size.max(1);
+    let full_steps = job.train.len().div_ceil(batch);
+    let steps = config.max_steps_per_epoch.map_or(full_steps, |m| m.min(full_steps));
+    let total_steps = steps * config.epochs;
+    let mut order: Vec<usize> = (0..job.train.len()).collect();
+    let mut best_top1 = -1.0;
+    let mut last = None;
+    for epoch in 1..=config.epochs {
+        observer.epoch_started(epoch, config.epochs, steps);
+        // Seeded per epoch, so a run (and later a resumed run) sees the same order.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        order.shuffle(&mut rng);
+        let started = Instant::now();
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0i64, 0usize);
+        let mut pending = Vec::with_capacity(REPORT_EVERY);
+        for (step, indices) in order.chunks(batch).take(steps).enumerate() {
+            let global = (epoch - 1) * steps + step;
+            let lr = config.lr.at(global, total_steps, steps);
+            let b = make_batch::<B>(job.train, indices, job.recipe, device);
+            let logits = network.forward(b.images);
+            let loss = loss_fn.forward(logits.clone(), b.labels.clone());
+            let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(b.labels).int().sum();
+            pending.push((loss.clone().detach(), hits, indices.len()));
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            network = optimizer.step(lr, network, grads);
+            seen += indices.len();
+            if pending.len() == REPORT_EVERY || step + 1 == steps {
+                for (l, h, n) in pending.drain(..) {
+                    loss_sum += l.into_scalar().elem::<f64>() * n as f64;
+                    correct += h.into_scalar().elem::<i64>();
+                }
+                observer.step(&StepReport {
+                    epoch,
+                    step: step + 1,
+                    steps,
+                    loss: loss_sum / seen as f64,
+                    accuracy: correct as f64 / seen as f64,
+                    lr,
+                    images_per_sec: seen as f64 / started.elapsed().as_secs_f64(),
+                });
+            }
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+        let inner = network.valid();
+        let test = evaluate(&inner, job.test, job.recipe, 256, device);
+        let best = test.top1 > best_top1;
+        let report = EpochReport {
+            epoch,
+            epochs: config.epochs,
+            train_loss: loss_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            images_per_sec: seen as f64 / train_seconds,
+            seconds: started.elapsed().as_secs_f64(),
+            test,
+            best,
+        };
+        log_epoch(run, &report)?;
+        let bundle = make_bundle(&network, job, epoch, &report)?;
+        save(&bundle, &run.last_bundle())?;
+        if best {
+            best_top1 = report.test.top1;
+            save(&bundle, &run.best_bundle())?;
+        }
+        observer.epoch_finished(&report);
+        last = Some(report.test);
+    }
+    Ok(Trained {
+        network,
+        last: last.expect("at least one epoch"),
+        best_top1,
+    })
+}
+
+fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
+    let record = json!({
+        "kind": "epoch", "epoch": r.epoch, "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
+        "test_loss": r.test.loss, "test_top1": r.test.top1, "test_top5": r.test.top5,
+        "images_per_sec": r.images_per_sec, "seconds": r.seconds,
+    });
+    run.log(&record).map_err(|source| TrainError::Io {
+        path: run.path.join("metrics.jsonl"),
+        source,
+    })
+}
+
+fn make_bundle<B: AutodiffBackend>(
+    network: &Network<B>,
+    job: &TrainJob,
+    epoch: usize,
+    r: &EpochReport,
+) -> Result<Bundle, TrainError> {
+    let provenance = Provenance {
+        inkstone_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        data: job.config.data.clone(),
+        epochs_trained: epoch,
+        training: serde_json::to_value(job.config).expect("config serialises"),
+    };
+    let metrics = json!({
+        "split": format!("{}:test", job.config.data), "epoch": epoch,
+        "test_top1": r.test.top1, "test_top5": r.test.top5, "test_loss": r.test.loss,
+        "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
+    });
+    Ok(Bundle::new(
+        network,
+        job.spec.clone(),
+        job.recipe.clone(),
+        job.charset.clone(),
+        provenance,
+        metrics,
+    )?)
+}
+
+fn save(bundle: &Bundle, path: &std::path::Path) -> Result<(), TrainError> {
+    Ok(bundle.save(path)?)
+}
