@@ -1,1 +1,63 @@
-fn main() {}
+//! `inkstone`: handwritten character recognition from data to deployed model, in one binary.
+//! A thin layer over the library crates: argument parsing, backend choice, progress output.
+
+mod bench_cmd;
+mod data_cmd;
+mod device;
+mod eval_cmd;
+mod model_cmd;
+mod predict_cmd;
+mod progress;
+mod train_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "inkstone",
+    version,
+    about = "Handwritten character recognition: data → training → evaluation → prediction"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; writes a run directory with metrics and bundles.
+    Train(train_cmd::TrainArgs),
+    /// Evaluate a bundle on a labelled set: top-1/top-5, per class, confusion matrix.
+    Eval(eval_cmd::EvalArgs),
+    /// Recognise image files (photos or scans of handwriting, any size, either polarity).
+    Predict(predict_cmd::PredictArgs),
+    /// Inspect model specs.
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
+    /// Get and inspect datasets.
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
+    /// Measure speed (prints figures; compare against the PyTorch scripts in bench/).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Predict(args) => predict_cmd::run(args),
+        Command::Model(cmd) => model_cmd::run(cmd),
+        Command::Data(cmd) => data_cmd::run(cmd),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

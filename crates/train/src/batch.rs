@@ -11,7 +11,12 @@ pub struct Batch<B: Backend> {
 }
 
 /// The batch of samples `indices` of `set`.
-pub fn make_batch<B: Backend>(set: &PreparedSet, indices: &[usize], recipe: &Recipe, device: &B::Device) -> Batch<B> {
+pub fn make_batch<B: Backend>(
+    set: &PreparedSet,
+    indices: &[usize],
+    recipe: &Recipe,
+    device: &B::Device,
+) -> Batch<B> {
     let side = recipe.input_size as usize;
     let mut pixels = Vec::with_capacity(indices.len() * side * side);
     for &i in indices {
@@ -19,7 +24,10 @@ pub fn make_batch<B: Backend>(set: &PreparedSet, indices: &[usize], recipe: &Rec
     }
     let labels: Vec<i64> = indices.iter().map(|&i| set.labels[i] as i64).collect();
     Batch {
-        images: Tensor::from_data(TensorData::new(pixels, [indices.len(), 1, side, side]), device),
+        images: Tensor::from_data(
+            TensorData::new(pixels, [indices.len(), 1, side, side]),
+            device,
+        ),
         labels: Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
     }
 }

@@ -31,14 +31,34 @@ impl TrainConfig {
     pub fn defaults_for(model: &str) -> Self {
         let (optimizer, lr, batch_size) = if model == "resnet18" {
             (
-                OptimizerConfig { kind: OptimizerKind::Sgd, momentum: 0.9, weight_decay: 1e-4 },
-                LrSchedule { kind: ScheduleKind::Poly, max: 0.1, init: 0.01, end: 0.0, warmup_epochs: 1 },
+                OptimizerConfig {
+                    kind: OptimizerKind::Sgd,
+                    momentum: 0.9,
+                    weight_decay: 1e-4,
+                },
+                LrSchedule {
+                    kind: ScheduleKind::Poly,
+                    max: 0.1,
+                    init: 0.01,
+                    end: 0.0,
+                    warmup_epochs: 1,
+                },
                 32,
             )
         } else {
             (
-                OptimizerConfig { kind: OptimizerKind::Adamw, momentum: 0.9, weight_decay: 1e-4 },
-                LrSchedule { kind: ScheduleKind::Cosine, max: 2e-3, init: 2e-4, end: 1e-5, warmup_epochs: 1 },
+                OptimizerConfig {
+                    kind: OptimizerKind::Adamw,
+                    momentum: 0.9,
+                    weight_decay: 1e-4,
+                },
+                LrSchedule {
+                    kind: ScheduleKind::Cosine,
+                    max: 2e-3,
+                    init: 2e-4,
+                    end: 1e-5,
+                    warmup_epochs: 1,
+                },
                 128,
             )
         };

@@ -37,7 +37,11 @@ pub fn evaluate<B: Backend>(
     for chunk in indices.chunks(batch_size.max(1)) {
         let batch = make_batch::<B>(set, chunk, recipe, device);
         let log_probs = log_softmax(network.forward(batch.images), 1);
-        let values: Vec<f32> = log_probs.into_data().convert::<f32>().to_vec().expect("f32 logits");
+        let values: Vec<f32> = log_probs
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .expect("f32 logits");
         for (row, &i) in values.chunks_exact(k).zip(chunk) {
             let truth = set.labels[i] as usize;
             loss_sum -= row[truth] as f64;
@@ -91,7 +95,11 @@ impl fmt::Display for EvaluationReport<'_> {
         writeln!(f, "per class:")?;
         for (c, &(right, total)) in e.per_class.iter().enumerate() {
             let acc = 100.0 * right as f64 / total.max(1) as f64;
-            writeln!(f, "  {:>4}  {acc:6.2}%  ({right}/{total})", self.charset.symbol(c))?;
+            writeln!(
+                f,
+                "  {:>4}  {acc:6.2}%  ({right}/{total})",
+                self.charset.symbol(c)
+            )?;
         }
         if e.confusion.len() <= 20 {
             writeln!(f, "confusion (rows: truth, columns: predicted):")?;

@@ -41,10 +41,19 @@ impl OptimizerConfig {
     pub fn build<B: AutodiffBackend>(&self) -> NetworkOptimizer<B> {
         match self.kind {
             OptimizerKind::Sgd => {
-                let momentum = (self.momentum > 0.0)
-                    .then(|| MomentumConfig::new().with_momentum(self.momentum).with_dampening(0.0));
-                let decay = (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32));
-                NetworkOptimizer::Sgd(SgdConfig::new().with_momentum(momentum).with_weight_decay(decay).init())
+                let momentum = (self.momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(self.momentum)
+                        .with_dampening(0.0)
+                });
+                let decay = (self.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(self.weight_decay as f32));
+                NetworkOptimizer::Sgd(
+                    SgdConfig::new()
+                        .with_momentum(momentum)
+                        .with_weight_decay(decay)
+                        .init(),
+                )
             }
             OptimizerKind::Adamw => NetworkOptimizer::AdamW(
                 AdamWConfig::new()

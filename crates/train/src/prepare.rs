@@ -18,7 +18,13 @@ impl PreparedSet {
             let workers: Vec<_> = dataset
                 .samples
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().map(|s| recipe.prepare(&s.image)).collect::<Vec<_>>()))
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|s| recipe.prepare(&s.image))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             workers
                 .into_iter()

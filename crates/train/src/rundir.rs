@@ -19,7 +19,10 @@ impl RunDir {
         if path.join("config.json").exists() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
-                format!("{} already holds a run; choose another --out", path.display()),
+                format!(
+                    "{} already holds a run; choose another --out",
+                    path.display()
+                ),
             ));
         }
         let text = serde_json::to_string_pretty(config).expect("config serialises");

@@ -52,7 +52,11 @@ impl LrSchedule {
         if in_warmup {
             return self.init + (self.max - self.init) * i_f / warm_f;
         }
-        let progress = if total > warmup { (i_f - warm_f) / (total_f - warm_f) } else { 1.0 };
+        let progress = if total > warmup {
+            (i_f - warm_f) / (total_f - warm_f)
+        } else {
+            1.0
+        };
         match self.kind {
             ScheduleKind::Constant => self.max,
             ScheduleKind::Steps => {
@@ -70,7 +74,8 @@ impl LrSchedule {
             ScheduleKind::Poly => (self.max * (1.0 - progress).powi(2)).max(0.0),
             ScheduleKind::Linear => self.max - (self.max - self.end) * progress,
             ScheduleKind::Cosine => {
-                self.end + (self.max - self.end) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+                self.end
+                    + (self.max - self.end) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
         }
     }
@@ -93,7 +98,10 @@ mod tests {
     #[test]
     fn steps_decays_at_30_60_80_percent() {
         let s = schedule(ScheduleKind::Steps, 3);
-        let lr: Vec<f64> = [0, 29, 30, 59, 60, 79, 80, 99].iter().map(|&i| s.at(i, 100, 10)).collect();
+        let lr: Vec<f64> = [0, 29, 30, 59, 60, 79, 80, 99]
+            .iter()
+            .map(|&i| s.at(i, 100, 10))
+            .collect();
         let want = [0.1, 0.1, 0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001];
         for (a, b) in lr.iter().zip(want) {
             assert!((a - b).abs() < 1e-12, "{lr:?}");
@@ -116,8 +124,14 @@ mod tests {
     fn linear_and_cosine_end_at_end() {
         for kind in [ScheduleKind::Linear, ScheduleKind::Cosine] {
             let s = schedule(kind, 1);
-            assert!((s.at(10, 1010, 10) - 0.1).abs() < 1e-12, "{kind:?} peaks after warmup");
-            assert!((s.at(1010, 1010, 10) - 0.0001).abs() < 1e-9, "{kind:?} ends at end");
+            assert!(
+                (s.at(10, 1010, 10) - 0.1).abs() < 1e-12,
+                "{kind:?} peaks after warmup"
+            );
+            assert!(
+                (s.at(1010, 1010, 10) - 0.0001).abs() < 1e-9,
+                "{kind:?} ends at end"
+            );
             let mid = s.at(510, 1010, 10);
             assert!((mid - 0.05005).abs() < 1e-9, "{kind:?} midpoint {mid}");
         }

@@ -102,7 +102,9 @@ pub fn train<B: AutodiffBackend>(
         .init(device);
     let batch = config.batch_size.max(1);
     let full_steps = job.train.len().div_ceil(batch);
-    let steps = config.max_steps_per_epoch.map_or(full_steps, |m| m.min(full_steps));
+    let steps = config
+        .max_steps_per_epoch
+        .map_or(full_steps, |m| m.min(full_steps));
     let total_steps = steps * config.epochs;
     let mut order: Vec<usize> = (0..job.train.len()).collect();
     let mut best_top1 = -1.0;
@@ -110,7 +112,9 @@ pub fn train<B: AutodiffBackend>(
     for epoch in 1..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
         // Seeded per epoch, so a run (and later a resumed run) sees the same order.
-        let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(
+            config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
         order.shuffle(&mut rng);
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0i64, 0usize);
@@ -121,7 +125,12 @@ pub fn train<B: AutodiffBackend>(
             let b = make_batch::<B>(job.train, indices, job.recipe, device);
             let logits = network.forward(b.images);
             let loss = loss_fn.forward(logits.clone(), b.labels.clone());
-            let hits = logits.argmax(1).squeeze_dim::<1>(1).equal(b.labels).int().sum();
+            let hits = logits
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(b.labels)
+                .int()
+                .sum();
             pending.push((loss.clone().detach(), hits, indices.len()));
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             network = optimizer.step(lr, network, grads);

@@ -1,0 +1,77 @@
+//! Training progress: a live bar on a terminal, plain periodic lines otherwise (CI logs).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use inkstone_train::{EpochReport, Observer, StepReport};
+use std::io::IsTerminal;
+
+pub struct TrainProgress {
+    bar: Option<ProgressBar>,
+    interactive: bool,
+    last_line: std::time::Instant,
+}
+
+impl TrainProgress {
+    pub fn new() -> Self {
+        TrainProgress {
+            bar: None,
+            interactive: std::io::stderr().is_terminal(),
+            last_line: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Observer for TrainProgress {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        if self.interactive {
+            let bar = ProgressBar::new(steps as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "epoch {prefix} {bar:30} {pos}/{len} {msg} [{elapsed_precise}<{eta_precise}]",
+                )
+                .expect("valid template"),
+            );
+            bar.set_prefix(format!("{epoch}/{epochs}"));
+            self.bar = Some(bar);
+        }
+    }
+
+    fn step(&mut self, r: &StepReport) {
+        let msg = format!(
+            "loss {:.4} acc {:.2}% lr {:.2e} {:.0} img/s",
+            r.loss,
+            100.0 * r.accuracy,
+            r.lr,
+            r.images_per_sec
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(r.step as u64);
+                bar.set_message(msg);
+            }
+            None if self.last_line.elapsed().as_secs() >= 10 => {
+                eprintln!("epoch {} step {}/{} {msg}", r.epoch, r.step, r.steps);
+                self.last_line = std::time::Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn epoch_finished(&mut self, r: &EpochReport) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        eprintln!(
+            "epoch {}/{}: train loss {:.4} acc {:.2}% | test top-1 {:.2}% top-5 {:.2}% loss {:.4} | {:.0} img/s, {:.1}s{}",
+            r.epoch,
+            r.epochs,
+            r.train_loss,
+            100.0 * r.train_accuracy,
+            100.0 * r.test.top1,
+            100.0 * r.test.top5,
+            r.test.loss,
+            r.images_per_sec,
+            r.seconds,
+            if r.best { " (best)" } else { "" }
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! `inkstone train`.
+
+use crate::device::DeviceChoice;
+use crate::progress::TrainProgress;
+use anyhow::{Context, Result};
+use clap::Args;
+use inkstone_data::mnist::{DataSource, Split};
+use inkstone_data::Recipe;
+use inkstone_model::ModelSpec;
+use inkstone_train::optimizer::OptimizerKind;
+use inkstone_train::prepare::PreparedSet;
+use inkstone_train::schedule::ScheduleKind;
+use inkstone_train::trainer::TrainJob;
+use inkstone_train::{RunDir, TrainConfig};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Built-in model (lenet5, digitcnn, resnet18) or a ModelSpec JSON file.
+    #[arg(long, default_value = "lenet5")]
+    model: String,
+    /// `mnist` (embedded 10 000 digits) or a folder of MNIST IDX files.
+    #[arg(long)]
+    data: Option<String>,
+    /// A config.json (e.g. from an earlier run); flags given here override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long, value_parser = parse_optimizer)]
+    optimizer: Option<OptimizerKind>,
+    /// Peak learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// constant, steps, poly, linear or cosine.
+    #[arg(long, value_parser = parse_schedule)]
+    schedule: Option<ScheduleKind>,
+    #[arg(long)]
+    warmup_epochs: Option<usize>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    #[arg(long)]
+    momentum: Option<f64>,
+    #[arg(long)]
+    label_smoothing: Option<f32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Cap steps per epoch (quick looks).
+    #[arg(long)]
+    max_steps_per_epoch: Option<usize>,
+    /// cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+    /// Run directory (default: runs/<model>-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("`{s}`: use sgd or adamw"))
+}
+
+fn parse_schedule(s: &str) -> Result<ScheduleKind, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("`{s}`: use constant, steps, poly, linear or cosine"))
+}
+
+impl TrainArgs {
+    fn config(&self) -> Result<TrainConfig> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not a training config", path.display()))?
+            }
+            None => TrainConfig::defaults_for(&self.model),
+        };
+        if self.config.is_none() || self.model != "lenet5" {
+            c.model = self.model.clone();
+        }
+        macro_rules! set {
+            ($field:expr, $value:expr) => {
+                if let Some(v) = $value {
+                    $field = v;
+                }
+            };
+        }
+        set!(c.data, self.data.clone());
+        set!(c.epochs, self.epochs);
+        set!(c.batch_size, self.batch_size);
+        set!(c.optimizer.kind, self.optimizer);
+        set!(c.optimizer.weight_decay, self.weight_decay);
+        set!(c.optimizer.momentum, self.momentum);
+        set!(c.lr.max, self.lr);
+        set!(c.lr.kind, self.schedule);
+        set!(c.lr.warmup_epochs, self.warmup_epochs);
+        set!(c.label_smoothing, self.label_smoothing);
+        set!(c.seed, self.seed);
+        if self.max_steps_per_epoch.is_some() {
+            c.max_steps_per_epoch = self.max_steps_per_epoch;
+        }
+        Ok(c)
+    }
+}
+
+/// A built-in model name or a spec file, for `classes` classes on `side`² input.
+pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpec> {
+    if let Some(spec) = inkstone_model::builtin::builtin(model, classes, side) {
+        return Ok(spec);
+    }
+    let path = Path::new(model);
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{model}: not a built-in model ({}) and not a readable spec file",
+            inkstone_model::builtin::BUILTIN_NAMES.join(", ")
+        )
+    })?;
+    ModelSpec::from_json(&text).with_context(|| path.display().to_string())
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = args.config()?;
+    let (source, _) = DataSource::parse(&config.data);
+    eprintln!("data: {source}");
+    let train_set = source.load(Split::Train)?;
+    let test_set = source.load(Split::Test)?;
+    let recipe = Recipe::mnist();
+    let spec = resolve_spec(
+        &config.model,
+        train_set.charset.len(),
+        recipe.input_size as usize,
+    )?;
+    if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
+        || spec.classes != train_set.charset.len()
+    {
+        anyhow::bail!(
+            "{}: model takes {:?} input with {} classes, the data is 1×{}² with {} classes",
+            config.model,
+            spec.input,
+            spec.classes,
+            recipe.input_size,
+            train_set.charset.len()
+        );
+    }
+    let started = std::time::Instant::now();
+    let train = PreparedSet::new(&train_set, &recipe);
+    let test = PreparedSet::new(&test_set, &recipe);
+    eprintln!(
+        "{} train / {} test samples prepared in {:.1}s; model {} ({} parameters)",
+        train.len(),
+        test.len(),
+        started.elapsed().as_secs_f64(),
+        spec.name,
+        inkstone_model::Summary::of(&spec)?.params()
+    );
+    let out = args.out.clone().unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        PathBuf::from("runs").join(format!("{}-{secs}", spec.name))
+    });
+    let mut run = RunDir::create(&out, &config).with_context(|| out.display().to_string())?;
+    let job = TrainJob {
+        config: &config,
+        spec: &spec,
+        recipe: &recipe,
+        charset: &train_set.charset,
+        train: &train,
+        test: &test,
+    };
+    let mut progress = TrainProgress::new();
+    let best = crate::with_train_backend!(args.device, |B, device| {
+        inkstone_train::train::<B>(&job, &device, &mut run, &mut progress)?.best_top1
+    });
+    println!(
+        "best test top-1 {:.2}% on {}:test after {} epochs in {:.1}s; bundle: {}",
+        100.0 * best,
+        config.data,
+        config.epochs,
+        started.elapsed().as_secs_f64(),
+        run.best_bundle().display()
+    );
+    Ok(())
+}
