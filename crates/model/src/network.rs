@@ -18,6 +18,9 @@ pub struct Network<B: Backend> {
     pub layers: Vec<LayerModule<B>>,
 }
 
+// A network holds a few dozen layers, built once; the size spread between variants costs
+// nothing, and Burn's `Module` derive has no `Box` support to even it out.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum LayerModule<B: Backend> {
     Conv(Conv2d<B>),
