@@ -45,6 +45,9 @@ pub struct TrainArgs {
     momentum: Option<f64>,
     #[arg(long)]
     label_smoothing: Option<f32>,
+    /// Random affine distortion of training digits (default: on for digitcnn, off otherwise).
+    #[arg(long)]
+    augment: Option<bool>,
     #[arg(long)]
     seed: Option<u64>,
     /// Cap steps per epoch (quick looks).
@@ -100,6 +103,9 @@ impl TrainArgs {
         set!(c.lr.warmup_epochs, self.warmup_epochs);
         set!(c.label_smoothing, self.label_smoothing);
         set!(c.seed, self.seed);
+        if let Some(on) = self.augment {
+            c.augment = on.then(inkstone_data::augment::Augment::digits);
+        }
         if self.max_steps_per_epoch.is_some() {
             c.max_steps_per_epoch = self.max_steps_per_epoch;
         }

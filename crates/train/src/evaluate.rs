@@ -35,7 +35,7 @@ pub fn evaluate<B: Backend>(
     let (mut loss_sum, mut top5_hits) = (0f64, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let batch = make_batch::<B>(set, chunk, recipe, device);
+        let batch = make_batch::<B>(set, chunk, recipe, None, device);
         let log_probs = log_softmax(network.forward(batch.images), 1);
         let values: Vec<f32> = log_probs
             .into_data()

@@ -2,7 +2,7 @@
 //! rate, periodic progress reports, an evaluation on the held-out split after every epoch, and
 //! bundles written to the run directory (`last` every epoch, `best` when top-1 improves).
 
-use crate::batch::make_batch;
+use crate::batch::{make_batch, EpochAugment};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::prepare::PreparedSet;
 use crate::{RunDir, TrainConfig};
@@ -112,17 +112,19 @@ pub fn train<B: AutodiffBackend>(
     for epoch in 1..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
         // Seeded per epoch, so a run (and later a resumed run) sees the same order.
-        let mut rng = rand::rngs::StdRng::seed_from_u64(
-            config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        order.shuffle(&mut rng);
+        let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(epoch_seed));
+        let augment = config.augment.as_ref().map(|augment| EpochAugment {
+            augment,
+            epoch_seed,
+        });
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0i64, 0usize);
         let mut pending = Vec::with_capacity(REPORT_EVERY);
         for (step, indices) in order.chunks(batch).take(steps).enumerate() {
             let global = (epoch - 1) * steps + step;
             let lr = config.lr.at(global, total_steps, steps);
-            let b = make_batch::<B>(job.train, indices, job.recipe, device);
+            let b = make_batch::<B>(job.train, indices, job.recipe, augment.as_ref(), device);
             let logits = network.forward(b.images);
             let loss = loss_fn.forward(logits.clone(), b.labels.clone());
             let hits = logits
