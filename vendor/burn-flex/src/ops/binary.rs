@@ -123,7 +123,7 @@ where
 /// Consumers assume `lhs` and `rhs` already share the same logical
 /// shape and that `lhs` is row-contiguous at offset 0.
 #[cfg(feature = "simd")]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum BroadcastView {
     /// rhs's inner `row_len` elements form a contiguous row that is
     /// shared across `outer_count` outer positions. Starts at
@@ -141,6 +141,11 @@ enum BroadcastView {
         row_len: usize,
         rhs_scalar_base: usize,
     },
+    /// inkstone patch: like `PerRowScalar`, but the outer dims walk rhs with any strides,
+    /// some of them 0 (per-channel `[1, C, 1, 1]` against `[N, C, H, W]`, as batch norm does).
+    /// The generic fallback walked every element with `StridedIter`; here the per-row scalars
+    /// are gathered once (N·C of them) and each H·W row is a vectorisable loop.
+    PerRowGathered { row_len: usize, scalars: Vec<f32> },
 }
 
 /// Detect whether rhs can be handled as one of the accelerated
@@ -212,11 +217,16 @@ fn detect_broadcast_pattern(lhs: &Layout, rhs: &FlexTensor) -> Option<BroadcastV
         // row-major order.
         let outer_ndims = ndims - inner_dims;
         let mut expected: isize = 1;
+        let mut contiguous = true;
         for d in (0..outer_ndims).rev() {
             if rhs_strides[d] != expected {
-                return None;
+                contiguous = false;
+                break;
             }
             expected *= lhs_shape[d] as isize;
+        }
+        if !contiguous {
+            return gather_row_scalars(lhs_shape, rhs, outer_ndims, row_len);
         }
         let outer_count: usize = (0..outer_ndims).map(|d| lhs_shape[d]).product();
         if outer_count == 0 || row_len == 0 {
@@ -235,6 +245,43 @@ fn detect_broadcast_pattern(lhs: &Layout, rhs: &FlexTensor) -> Option<BroadcastV
     }
 
     None
+}
+
+/// inkstone patch: the per-row scalars of a broadcast rhs whose outer dims have arbitrary
+/// (non-negative) strides; `None` if any would fall outside its storage.
+#[cfg(feature = "simd")]
+fn gather_row_scalars(
+    lhs_shape: &burn_std::Shape,
+    rhs: &FlexTensor,
+    outer_ndims: usize,
+    row_len: usize,
+) -> Option<BroadcastView> {
+    let layout = rhs.layout();
+    let strides = layout.strides();
+    let storage = rhs.storage::<f32>();
+    if strides[..outer_ndims].iter().any(|&s| s < 0) {
+        return None;
+    }
+    let outer: Vec<usize> = (0..outer_ndims).map(|d| lhs_shape[d]).collect();
+    let outer_count: usize = outer.iter().product();
+    if outer_count == 0 || row_len == 0 {
+        return None;
+    }
+    let mut index = alloc::vec![0usize; outer_ndims];
+    let mut scalars = Vec::with_capacity(outer_count);
+    for _ in 0..outer_count {
+        let offset = layout.start_offset()
+            + (0..outer_ndims).map(|d| index[d] * strides[d] as usize).sum::<usize>();
+        scalars.push(*storage.get(offset)?);
+        for d in (0..outer_ndims).rev() {
+            index[d] += 1;
+            if index[d] < outer[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Some(BroadcastView::PerRowGathered { row_len, scalars })
 }
 
 /// Execute a detected broadcast pattern for f32. Writes in-place into
@@ -308,6 +355,12 @@ fn run_broadcast_pattern_f32(
                 BinaryOp::Div => per_row_scalar_apply(dst, scalars, row_len, |a, b| a / b),
             }
         }
+        BroadcastView::PerRowGathered { row_len, scalars } => match simd_op {
+            BinaryOp::Add => per_row_scalar_apply(dst, &scalars, row_len, |a, b| a + b),
+            BinaryOp::Sub => per_row_scalar_apply(dst, &scalars, row_len, |a, b| a - b),
+            BinaryOp::Mul => per_row_scalar_apply(dst, &scalars, row_len, |a, b| a * b),
+            BinaryOp::Div => per_row_scalar_apply(dst, &scalars, row_len, |a, b| a / b),
+        },
     }
 }
 

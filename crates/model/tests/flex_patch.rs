@@ -1,0 +1,119 @@
+//! The vendored burn-flex patches (vendor/README.md) against plain reference computations:
+//! strided copies, per-channel broadcasting, and the convolution weight gradient.
+
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Distribution, Tensor, TensorData};
+
+type B = Flex;
+
+fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().to_vec().unwrap()
+}
+
+#[test]
+fn permuted_copies_match_index_arithmetic() {
+    let d = Default::default();
+    let x = Tensor::<B, 1>::from_data(
+        TensorData::new((0..120).map(|v| v as f32).collect::<Vec<_>>(), [120]),
+        &d,
+    )
+    .reshape([2, 3, 4, 5]);
+    let p = values(x.permute([2, 0, 3, 1]).reshape([120]));
+    let mut expect = Vec::new();
+    for k in 0..4 {
+        for i in 0..2 {
+            for l in 0..5 {
+                for j in 0..3 {
+                    expect.push((((i * 3 + j) * 4 + k) * 5 + l) as f32);
+                }
+            }
+        }
+    }
+    assert_eq!(p, expect);
+}
+
+#[test]
+fn per_channel_broadcast_ops_match_loops() {
+    let d = Default::default();
+    let x = Tensor::<B, 4>::random([2, 3, 4, 5], Distribution::Default, &d);
+    let c = Tensor::<B, 4>::random([1, 3, 1, 1], Distribution::Default, &d);
+    let (xv, cv) = (values(x.clone()), values(c.clone()));
+    let at = |i: usize| cv[(i / 20) % 3];
+    let ops: [(Tensor<B, 4>, fn(f32, f32) -> f32); 4] = [
+        (x.clone() - c.clone(), |a, b| a - b),
+        (x.clone() + c.clone(), |a, b| a + b),
+        (x.clone() * c.clone(), |a, b| a * b),
+        (x.clone() / c.clone(), |a, b| a / b),
+    ];
+    for (result, op) in ops {
+        let got = values(result);
+        for (i, (&g, &xi)) in got.iter().zip(&xv).enumerate() {
+            assert!((g - op(xi, at(i))).abs() < 1e-6, "element {i}");
+        }
+    }
+}
+
+/// dW[o][c][i][j] = Σ_n Σ_oh Σ_ow dY[n][o][oh][ow] · X[n][c][oh·s + i − p][ow·s + j − p]
+fn reference_weight_grad(
+    x: &[f32],
+    dy: &[f32],
+    dims: [usize; 8],
+    stride: usize,
+    pad: usize,
+) -> Vec<f32> {
+    let [n, c, h, w, o, k, ho, wo] = dims;
+    let mut dw = vec![0f32; o * c * k * k];
+    for b in 0..n {
+        for oc in 0..o {
+            for ic in 0..c {
+                for i in 0..k {
+                    for j in 0..k {
+                        let mut acc = 0.0;
+                        for oh in 0..ho {
+                            for ow in 0..wo {
+                                let (y, xx) = (
+                                    (oh * stride + i) as isize - pad as isize,
+                                    (ow * stride + j) as isize - pad as isize,
+                                );
+                                if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
+                                    acc += dy[((b * o + oc) * ho + oh) * wo + ow]
+                                        * x[((b * c + ic) * h + y as usize) * w + xx as usize];
+                                }
+                            }
+                        }
+                        dw[((oc * c + ic) * k + i) * k + j] += acc;
+                    }
+                }
+            }
+        }
+    }
+    dw
+}
+
+#[test]
+fn conv_weight_gradient_matches_the_definition() {
+    let d = Default::default();
+    for (stride, pad) in [(1, 1), (2, 1), (1, 0)] {
+        let (n, c, h, w, o, k) = (3, 2, 7, 6, 4, 3);
+        let x = Tensor::<Autodiff<B>, 4>::random([n, c, h, w], Distribution::Default, &d);
+        let weight = Tensor::<Autodiff<B>, 4>::random([o, c, k, k], Distribution::Default, &d)
+            .require_grad();
+        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        let y = conv2d(x.clone(), weight.clone(), None, options);
+        let [_, _, ho, wo] = y.dims();
+        let dy = Tensor::<Autodiff<B>, 4>::random([n, o, ho, wo], Distribution::Default, &d);
+        let grads = (y * dy.clone()).sum().backward();
+        let got: Vec<f32> = weight.grad(&grads).unwrap().into_data().to_vec().unwrap();
+        let xv: Vec<f32> = x.inner().into_data().to_vec().unwrap();
+        let dyv: Vec<f32> = dy.inner().into_data().to_vec().unwrap();
+        let want = reference_weight_grad(&xv, &dyv, [n, c, h, w, o, k, ho, wo], stride, pad);
+        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - r).abs() < 1e-4 * (1.0 + r.abs()),
+                "stride {stride} pad {pad} element {i}: {g} vs {r}"
+            );
+        }
+    }
+}
