@@ -7,6 +7,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Distribution, Tensor, TensorData};
 
 type B = Flex;
+type BinaryCase = (Tensor<B, 4>, fn(f32, f32) -> f32);
 
 fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().to_vec().unwrap()
@@ -41,7 +42,7 @@ fn per_channel_broadcast_ops_match_loops() {
     let c = Tensor::<B, 4>::random([1, 3, 1, 1], Distribution::Default, &d);
     let (xv, cv) = (values(x.clone()), values(c.clone()));
     let at = |i: usize| cv[(i / 20) % 3];
-    let ops: [(Tensor<B, 4>, fn(f32, f32) -> f32); 4] = [
+    let ops: [BinaryCase; 4] = [
         (x.clone() - c.clone(), |a, b| a - b),
         (x.clone() + c.clone(), |a, b| a + b),
         (x.clone() * c.clone(), |a, b| a * b),
