@@ -1,0 +1,128 @@
+//! Bad datasets and mismatched models through the binary: one `error:` line naming the file,
+//! exit code 1, and no run directory left behind.
+
+mod common;
+use common::*;
+use flate2::{write::GzEncoder, Compression};
+use inkstone_data::idx::{encode_images, encode_labels, IdxImages};
+use std::io::Write;
+use std::path::Path;
+
+fn mnist_folder(dir: &Path, images: &[u8], labels: &[u8]) {
+    for split in ["train", "t10k"] {
+        std::fs::write(dir.join(format!("{split}-images-idx3-ubyte")), images).unwrap();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(labels).unwrap();
+        std::fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte.gz")),
+            gz.finish().unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+fn train_on(data: &Path, out: &Path) -> std::process::Output {
+    inkstone(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn broken_idx_folders_fail_cleanly_and_write_nothing() {
+    let images = encode_images(&IdxImages {
+        rows: 28,
+        cols: 28,
+        pixels: vec![7; 3 * 784],
+    });
+    let labels = encode_labels(&[1, 2, 3]);
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<&str>)> = vec![
+        (
+            "truncated",
+            images[..images.len() - 10].to_vec(),
+            labels.clone(),
+            vec!["train-images-idx3-ubyte", "truncated"],
+        ),
+        (
+            "swapped",
+            labels.clone(),
+            labels.clone(),
+            vec!["train-images-idx3-ubyte", "wrong magic"],
+        ),
+        (
+            "count",
+            images.clone(),
+            encode_labels(&[1, 2]),
+            vec!["3 images", "2 labels"],
+        ),
+        (
+            "label",
+            images.clone(),
+            encode_labels(&[1, 2, 30]),
+            vec!["train-labels-idx1-ubyte.gz", "label 30"],
+        ),
+        (
+            "empty",
+            Vec::new(),
+            labels.clone(),
+            vec!["train-images-idx3-ubyte", "truncated at byte 0"],
+        ),
+    ];
+    for (name, imgs, labs, needles) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        mnist_folder(dir.path(), &imgs, &labs);
+        let out_dir = dir.path().join("run");
+        assert_fails_with(&train_on(dir.path(), &out_dir), &needles);
+        assert!(
+            !out_dir.exists(),
+            "{name}: a run directory was created for data that cannot load"
+        );
+    }
+    let nowhere = tempfile::tempdir().unwrap();
+    assert_fails_with(
+        &train_on(&nowhere.path().join("missing"), &nowhere.path().join("run")),
+        &["missing", "not a folder"],
+    );
+}
+
+#[test]
+fn model_and_data_that_do_not_match_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = inkstone(&[
+        "train",
+        "--epochs",
+        "1",
+        "--max-steps-per-epoch",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut letters = inkstone_model::Bundle::load(&run.join("last.inkstone")).unwrap();
+    letters.charset = inkstone_data::Charset {
+        name: "letters".into(),
+        symbols: ('a'..='j').map(String::from).collect(),
+    };
+    let path = dir.path().join("letters.inkstone");
+    letters.save(&path).unwrap();
+    let eval = inkstone(&["eval", path.to_str().unwrap(), "--data", "mnist"]);
+    assert_fails_with(&eval, &["letters.inkstone", "letters", "digits"]);
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, r#"{"name":"wide","input":[1,32,32],"classes":10,"layers":[{"kind":"flatten"},{"kind":"linear","out":10}]}"#).unwrap();
+    let train = inkstone(&[
+        "train",
+        "--model",
+        spec.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        dir.path().join("r2").to_str().unwrap(),
+    ]);
+    assert_fails_with(&train, &["1×28²"]);
+}
