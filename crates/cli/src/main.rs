@@ -5,6 +5,7 @@ mod bench_cmd;
 mod data_cmd;
 mod device;
 mod eval_cmd;
+mod export_cmd;
 mod model_cmd;
 mod predict_cmd;
 mod progress;
@@ -30,6 +31,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Evaluate a bundle on a labelled set: top-1/top-5, per class, confusion matrix.
     Eval(eval_cmd::EvalArgs),
+    /// Export a bundle to ONNX.
+    Export(export_cmd::ExportArgs),
     /// Recognise image files (photos or scans of handwriting, any size, either polarity).
     Predict(predict_cmd::PredictArgs),
     /// Inspect model specs.
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
         Command::Model(cmd) => model_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),

@@ -220,3 +220,58 @@ fn model_summary_prints_lenet5_figures() {
     let out = inkstone(&["model", "summary", "nosuchmodel"]);
     assert_fails_with(&out, &["nosuchmodel", "not a built-in model"]);
 }
+
+#[test]
+fn export_writes_an_onnx_file_that_tract_runs_like_predict() {
+    let (dir, run) = trained();
+    let bundle = run.join("best.inkstone");
+    let onnx = dir.path().join("model.onnx");
+    let out = inkstone(&[
+        "export",
+        bundle.to_str().unwrap(),
+        "-o",
+        onnx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    use tract_onnx::prelude::*;
+    let model = tract_onnx::onnx()
+        .model_for_path(&onnx)
+        .unwrap()
+        .with_input_fact(0, f32::fact([1, 1, 28, 28]).into())
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let loaded = inkstone_model::Bundle::load(&bundle).unwrap();
+    let digit = &embedded::load(Split::Test).samples[3];
+    let mut input = Vec::new();
+    loaded
+        .recipe
+        .append_input(&loaded.recipe.prepare(&digit.image), &mut input);
+    let x = tract_ndarray::Array4::from_shape_vec((1, 1, 28, 28), input).unwrap();
+    let logits = model.run(tvec!(Tensor::from(x).into())).unwrap();
+    let logits: Vec<f32> = logits[0]
+        .to_plain_array_view::<f32>()
+        .unwrap()
+        .iter()
+        .copied()
+        .collect();
+    let best = (0..10)
+        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .unwrap();
+    let png = write_png(dir.path(), "digit3.png", &digit.image);
+    let predicted = inkstone(&[
+        "predict",
+        bundle.to_str().unwrap(),
+        png.to_str().unwrap(),
+        "--json",
+    ]);
+    let p: serde_json::Value = serde_json::from_str(&stdout(&predicted)).unwrap();
+    assert_eq!(
+        p["top"][0]["label"], best,
+        "tract on the ONNX file and predict on the bundle agree"
+    );
+    let bad = inkstone(&["export", "/no/such.inkstone", "-o", onnx.to_str().unwrap()]);
+    assert_fails_with(&bad, &["/no/such.inkstone"]);
+}
