@@ -41,7 +41,9 @@ fn broken_idx_folders_fail_cleanly_and_write_nothing() {
         pixels: vec![7; 3 * 784],
     });
     let labels = encode_labels(&[1, 2, 3]);
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, Vec<&str>)> = vec![
+    // (case, images file, labels file, what the error must say)
+    type Case<'a> = (&'a str, Vec<u8>, Vec<u8>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "truncated",
             images[..images.len() - 10].to_vec(),
