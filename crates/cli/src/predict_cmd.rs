@@ -1,17 +1,14 @@
-//! `inkstone predict`: image files → top-k classes, through the bundle's own recipe.
+//! `inkstone predict`: image files → top-k classes, through the bundle's own recipe and the
+//! same recognizer the service uses.
 
 use anyhow::Result;
-use burn::tensor::activation::softmax;
-use burn::tensor::{Tensor, TensorData};
 use clap::Args;
 use inkstone_data::image_file::load_gray;
+use inkstone_model::recognizer::{Candidate, Recognizer};
 use inkstone_model::Bundle;
-use inkstone_train::evaluate::rank;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
-
-type B = crate::device::CpuBackend;
 
 #[derive(Args)]
 pub struct PredictArgs {
@@ -32,13 +29,6 @@ pub struct PredictArgs {
 }
 
 #[derive(Serialize)]
-struct Candidate {
-    label: usize,
-    char: String,
-    prob: f32,
-}
-
-#[derive(Serialize)]
 struct Prediction {
     file: String,
     top: Vec<Candidate>,
@@ -46,9 +36,8 @@ struct Prediction {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    let bundle = Bundle::load(&args.bundle)?;
-    let device = Default::default();
-    let network = bundle.network::<B>(&device)?;
+    let recognizer = Recognizer::new(Bundle::load(&args.bundle)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.bundle.display()))?;
     if let Some(dir) = &args.save_inputs {
         std::fs::create_dir_all(dir)?;
     }
@@ -63,24 +52,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 continue;
             }
         };
-        let prepared = bundle.recipe.prepare(&image);
         if let Some(dir) = &args.save_inputs {
             let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            prepared.save(dir.join(format!("{name}.input.png")))?;
+            recognizer
+                .bundle
+                .recipe
+                .prepare(&image)
+                .save(dir.join(format!("{name}.input.png")))?;
         }
-        let side = bundle.recipe.input_size as usize;
-        let mut input = Vec::with_capacity(side * side);
-        bundle.recipe.append_input(&prepared, &mut input);
-        let x = Tensor::<B, 4>::from_data(TensorData::new(input, [1, 1, side, side]), &device);
-        let probs: Vec<f32> = softmax(network.forward(x), 1).into_data().to_vec()?;
-        let top = rank(&probs, args.top_k)
-            .into_iter()
-            .map(|c| Candidate {
-                label: c,
-                char: bundle.charset.symbol(c).to_string(),
-                prob: probs[c],
-            })
-            .collect();
+        let top = recognizer.top_k(&image, args.top_k);
         let p = Prediction {
             file: path.display().to_string(),
             top,

@@ -249,16 +249,32 @@ fn export_writes_an_onnx_file_that_tract_runs_like_predict() {
     loaded
         .recipe
         .append_input(&loaded.recipe.prepare(&digit.image), &mut input);
-    let x = tract_ndarray::Array4::from_shape_vec((1, 1, 28, 28), input).unwrap();
+    let x = tract_ndarray::Array4::from_shape_vec((1, 1, 28, 28), input.clone()).unwrap();
     let logits = model.run(tvec!(Tensor::from(x).into())).unwrap();
-    let logits: Vec<f32> = logits[0]
+    let tract_logits: Vec<f32> = logits[0]
         .to_plain_array_view::<f32>()
         .unwrap()
         .iter()
         .copied()
         .collect();
+    // The same input through Burn, the training backend.
+    type Flex = burn::backend::Flex;
+    let device = Default::default();
+    let burn_logits: Vec<f32> = loaded
+        .network::<Flex>(&device)
+        .unwrap()
+        .forward(burn::tensor::Tensor::from_data(
+            burn::tensor::TensorData::new(input, [1, 1, 28, 28]),
+            &device,
+        ))
+        .into_data()
+        .to_vec()
+        .unwrap();
+    for (a, b) in tract_logits.iter().zip(&burn_logits) {
+        assert!((a - b).abs() < 1e-4, "tract {a} vs burn {b}");
+    }
     let best = (0..10)
-        .max_by(|&a, &b| logits[a].total_cmp(&logits[b]))
+        .max_by(|&a, &b| burn_logits[a].total_cmp(&burn_logits[b]))
         .unwrap();
     let png = write_png(dir.path(), "digit3.png", &digit.image);
     let predicted = inkstone(&[
@@ -270,7 +286,7 @@ fn export_writes_an_onnx_file_that_tract_runs_like_predict() {
     let p: serde_json::Value = serde_json::from_str(&stdout(&predicted)).unwrap();
     assert_eq!(
         p["top"][0]["label"], best,
-        "tract on the ONNX file and predict on the bundle agree"
+        "predict on the bundle agrees with Burn"
     );
     let bad = inkstone(&["export", "/no/such.inkstone", "-o", onnx.to_str().unwrap()]);
     assert_fails_with(&bad, &["/no/such.inkstone"]);

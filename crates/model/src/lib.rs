@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod bundle;
 pub mod network;
 pub mod onnx;
+pub mod recognizer;
 pub mod spec;
 pub mod summary;
 pub mod weights;
