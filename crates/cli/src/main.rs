@@ -9,6 +9,7 @@ mod export_cmd;
 mod model_cmd;
 mod predict_cmd;
 mod progress;
+mod serve_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Export(export_cmd::ExportArgs),
     /// Recognise image files (photos or scans of handwriting, any size, either polarity).
     Predict(predict_cmd::PredictArgs),
+    /// Serve bundles over HTTP: REST, KServe v2, metrics, and a page to draw on.
+    Serve(serve_cmd::ServeArgs),
     /// Inspect model specs.
     #[command(subcommand)]
     Model(model_cmd::ModelCommand),
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::Model(cmd) => model_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),

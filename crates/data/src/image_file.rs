@@ -36,6 +36,12 @@ pub fn load_gray(path: &Path) -> Result<GrayImage, DataError> {
 
 /// Decodes encoded image bytes to 8-bit gray under the limits above.
 pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
+    decode_gray_within(bytes, MAX_SIDE as u64 * MAX_SIDE as u64)
+}
+
+/// As [`decode_gray`], refusing images of more than `max_pixels` pixels before decoding them
+/// (a service takes a tighter bound than a local command).
+pub fn decode_gray_within(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
@@ -51,6 +57,12 @@ pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > max_pixels {
+        return Err(format!(
+            "{w}×{h} pixels is over the limit of {max_pixels} pixels"
+        ));
+    }
     let orientation = decoder.orientation().map_err(|e| e.to_string())?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     image.apply_orientation(orientation);

@@ -14,6 +14,7 @@ pub mod image_file;
 pub mod mnist;
 pub mod recipe;
 pub mod sample;
+pub mod strokes;
 
 pub use charset::Charset;
 pub use error::DataError;

@@ -16,44 +16,94 @@ pub struct Candidate {
     pub prob: f32,
 }
 
+/// A bundle compiled for inference.
 pub struct Recognizer {
     pub bundle: Bundle,
-    plan: Arc<TypedRunnableModel>,
+    /// Compiled for exactly one image: the common case, and tract plans it tighter.
+    single: Arc<TypedRunnableModel>,
+    /// Compiled with the export's symbolic batch axis, for batches of any size.
+    batched: Arc<TypedRunnableModel>,
 }
 
 impl Recognizer {
-    /// Exports the bundle's network and compiles it for single-image inference.
+    /// Exports the bundle's network and compiles it for inference.
     pub fn new(bundle: Bundle) -> Result<Self, String> {
         let bytes = crate::onnx::export(&bundle)?;
         let [c, h, w] = bundle.spec.input;
-        let plan = tract_onnx::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .and_then(|m| m.with_input_fact(0, f32::fact([1, c, h, w]).into()))
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| format!("cannot compile the network for inference: {e}"))?;
-        Ok(Recognizer { bundle, plan })
+        let compile = |batch: Option<usize>| {
+            let mut model = tract_onnx::onnx().model_for_read(&mut bytes.as_slice())?;
+            if let Some(n) = batch {
+                model = model.with_input_fact(0, f32::fact([n, c, h, w]).into())?;
+            }
+            model.into_optimized()?.into_runnable()
+        };
+        let fail = |e: TractError| format!("cannot compile the network for inference: {e}");
+        Ok(Recognizer {
+            single: compile(Some(1)).map_err(fail)?,
+            batched: compile(None).map_err(fail)?,
+            bundle,
+        })
     }
 
-    /// Class probabilities for one raw image (any size or polarity).
-    pub fn probabilities(&self, image: &GrayImage) -> Vec<f32> {
+    /// Number of values in one model input (`C·H·W`).
+    pub fn input_len(&self) -> usize {
+        self.bundle.spec.input.iter().product()
+    }
+
+    /// The model input for one raw image (any size or polarity), through the bundle's recipe.
+    pub fn input_for(&self, image: &GrayImage) -> Vec<f32> {
         let recipe = &self.bundle.recipe;
-        let side = recipe.input_size as usize;
-        let mut input = Vec::with_capacity(side * side);
+        let mut input = Vec::with_capacity(self.input_len());
         recipe.append_input(&recipe.prepare(image), &mut input);
-        let x = tract_ndarray::Array4::from_shape_vec((1, 1, side, side), input)
-            .expect("recipe makes side² values");
-        let out = self
-            .plan
-            .run(tvec!(tract_onnx::prelude::Tensor::from(x).into()))
-            .expect("a compiled plan runs on the input shape it was compiled for");
-        let logits = out[0].to_plain_array_view::<f32>().expect("f32 logits");
-        softmax(logits.iter().copied())
+        input
     }
 
-    /// The `k` most probable classes, best first.
+    /// Logits for `n` inputs laid end to end (`n·C·H·W` values), `n·classes` values back.
+    pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, String> {
+        let [c, h, w] = self.bundle.spec.input;
+        if inputs.len() != n * c * h * w {
+            return Err(format!(
+                "{} values do not make {n} inputs of shape [{c}, {h}, {w}]",
+                inputs.len()
+            ));
+        }
+        let plan = if n == 1 { &self.single } else { &self.batched };
+        let x = tract_ndarray::Array4::from_shape_vec((n, c, h, w), inputs)
+            .map_err(|e| e.to_string())?;
+        let out = plan
+            .run(tvec!(Tensor::from(x).into()))
+            .map_err(|e| format!("inference failed: {e}"))?;
+        let logits = out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| format!("unexpected output: {e}"))?;
+        Ok(logits.iter().copied().collect())
+    }
+
+    /// The `k` most probable classes for each of `n` inputs, best first.
+    pub fn rank_batch(
+        &self,
+        inputs: Vec<f32>,
+        n: usize,
+        k: usize,
+    ) -> Result<Vec<Vec<Candidate>>, String> {
+        let logits = self.logits(inputs, n)?;
+        let classes = logits.len() / n.max(1);
+        Ok(logits
+            .chunks(classes)
+            .map(|row| self.rank(row, k))
+            .collect())
+    }
+
+    /// The `k` most probable classes for one raw image, best first.
     pub fn top_k(&self, image: &GrayImage, k: usize) -> Vec<Candidate> {
-        let probs = self.probabilities(image);
+        self.rank_batch(self.input_for(image), 1, k)
+            .expect("the recipe makes exactly one input of the model's shape")
+            .remove(0)
+    }
+
+    /// The `k` most probable classes given one row of logits, best first.
+    pub fn rank(&self, logits: &[f32], k: usize) -> Vec<Candidate> {
+        let probs = softmax(logits);
         let mut order: Vec<usize> = (0..probs.len()).collect();
         order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
         order
@@ -68,9 +118,10 @@ impl Recognizer {
     }
 }
 
-fn softmax(logits: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
-    let max = logits.clone().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f32> = logits.map(|v| (v - max).exp()).collect();
+/// Probabilities from logits, computed stably (shifted by the maximum).
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
     let sum: f32 = exps.iter().sum();
     exps.into_iter().map(|e| e / sum).collect()
 }

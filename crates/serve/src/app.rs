@@ -1,0 +1,141 @@
+//! The router: routes, the limits that guard inference, request metrics, static documents.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::registry::{LoadedModel, Registry};
+use crate::{v1, v2, ServeConfig};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{BoxError, Router};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
+
+/// Shared by every handler.
+pub struct App {
+    pub config: ServeConfig,
+    pub registry: Registry,
+    pub metrics: Metrics,
+}
+
+impl App {
+    /// A model by name and optional version, or a 404 that says what exists.
+    pub fn model(&self, name: &str, version: Option<u64>) -> Result<Arc<LoadedModel>, ApiError> {
+        let catalog = self.registry.snapshot();
+        catalog.get(name, version).ok_or_else(|| {
+            let known: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
+            match (catalog.models.get(name), version) {
+                (Some(versions), Some(v)) => ApiError::not_found(format!(
+                    "model `{name}` has no version {v} (it has {:?})",
+                    versions.keys().collect::<Vec<_>>()
+                )),
+                _ => ApiError::not_found(format!("no model `{name}` (serving: {known:?})")),
+            }
+        })
+    }
+}
+
+pub fn parse_version(text: &str) -> Result<u64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::not_found(format!("version `{text}` is not a whole number")))
+}
+
+const PAGE: &str = include_str!("../assets/index.html");
+const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+pub fn router(app: Arc<App>) -> Router {
+    let config = &app.config;
+    // Inference routes share one concurrency limit; what is over it is refused with 503 at once
+    // (load shedding) rather than queued, and every request has a deadline, slow uploads
+    // included, so slow clients cannot hold a slot for ever.
+    let guard = ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(refuse))
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+            Arc::new(Semaphore::new(config.max_concurrency)),
+        ))
+        .timeout(config.request_timeout);
+    let inference = Router::new()
+        .route("/v1/predict", post(v1::predict_default))
+        .route("/v1/models/{target}", post(v1::predict_named))
+        .route(
+            "/v1/models/{name}/versions/{target}",
+            post(v1::predict_version),
+        )
+        .route("/v2/models/{name}/infer", post(v2::infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(v2::infer_version),
+        )
+        .route_layer(guard)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+    Router::new()
+        .merge(inference)
+        .route("/", get(|| async { Html(PAGE) }))
+        .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
+        .route("/v1/models", get(v1::list_models))
+        .route("/v2", get(v2::server_metadata))
+        .route("/v2/health/live", get(v2::live))
+        .route("/v2/health/ready", get(v2::ready))
+        .route("/v2/models/{name}", get(v2::model_metadata))
+        .route("/v2/models/{name}/ready", get(v2::model_ready))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(v2::version_metadata),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(v2::version_ready),
+        )
+        .fallback(|| async { ApiError::not_found("no such route (see /openapi.json)") })
+        .layer(middleware::from_fn_with_state(app.clone(), track))
+        .with_state(app)
+}
+
+async fn refuse(error: BoxError) -> ApiError {
+    if error.is::<tower::load_shed::error::Overloaded>() {
+        ApiError::unavailable("the server is at its concurrency limit; retry shortly")
+    } else if error.is::<tower::timeout::error::Elapsed>() {
+        ApiError::unavailable("the request did not complete within the server's time limit")
+    } else {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}
+
+/// Counts and times every request by its route pattern (not its path: bounded label values).
+async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.metrics
+        .observe_request(&route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let catalog = app.registry.snapshot();
+    let loaded: usize = catalog.models.values().map(|v| v.len()).sum();
+    app.metrics.models_loaded.set(loaded as i64);
+    app.metrics.load_errors.set(catalog.errors.len() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
