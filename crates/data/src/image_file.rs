@@ -51,18 +51,26 @@ pub fn decode_gray_within(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, St
     if reader.format().is_none() {
         return Err("unknown image format (expected PNG, JPEG, BMP, GIF, WebP or TIFF)".into());
     }
+    // The header alone first, so that the refusal can name the size it refuses.
+    let (w, h) = ImageReader::with_format(Cursor::new(bytes), reader.format().expect("guessed"))
+        .into_dimensions()
+        .map_err(|e| e.to_string())?;
+    if w.max(h) > MAX_SIDE {
+        return Err(format!(
+            "{w}×{h} pixels: a side is over the limit of {MAX_SIDE}"
+        ));
+    }
+    if w as u64 * h as u64 > max_pixels {
+        return Err(format!(
+            "{w}×{h} pixels is over the limit of {max_pixels} pixels"
+        ));
+    }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > max_pixels {
-        return Err(format!(
-            "{w}×{h} pixels is over the limit of {max_pixels} pixels"
-        ));
-    }
     let orientation = decoder.orientation().map_err(|e| e.to_string())?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     image.apply_orientation(orientation);

@@ -72,7 +72,11 @@ pub fn router(app: Arc<App>) -> Router {
             post(v2::infer_version),
         )
         .route_layer(guard)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            refuse_long_bodies,
+        ));
     Router::new()
         .merge(inference)
         .route("/", get(|| async { Html(PAGE) }))
@@ -95,6 +99,25 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(|| async { ApiError::not_found("no such route (see /openapi.json)") })
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)
+}
+
+/// Refuses a body whose declared length is over the limit before any of it is read (chunked
+/// bodies are cut off at the limit while they are read).
+async fn refuse_long_bodies(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let limit = app.config.max_body_bytes;
+    match declared {
+        Some(length) if length > limit as u64 => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a body of {length} bytes is over the limit of {limit} bytes"),
+        )
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 async fn refuse(error: BoxError) -> ApiError {
