@@ -1,5 +1,6 @@
 //! `inkstone bench train`: training throughput on random data, the same measurement as
 //! `shared/bench/torch_reference.py` (Adam, lr 1e-3, cross-entropy, warm-up steps excluded).
+//! `inkstone bench predict`: single-image latency of the path `predict` and `serve` use.
 
 use crate::device::DeviceChoice;
 use anyhow::Result;
@@ -8,7 +9,10 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor};
 use clap::Subcommand;
-use inkstone_model::{ModelSpec, Network};
+use inkstone_data::image_file::decode_gray;
+use inkstone_model::recognizer::Recognizer;
+use inkstone_model::{Bundle, ModelSpec, Network};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -31,18 +35,107 @@ pub enum BenchCommand {
         #[arg(long, default_value = "cpu")]
         device: DeviceChoice,
     },
+    /// One image at a time through decode, recipe, network and ranking; prints the median
+    /// time per image and its parts (compare with bench/torch_serve.py latency).
+    Predict {
+        bundle: PathBuf,
+        /// An image file (PNG, JPEG, ...).
+        image: PathBuf,
+        #[arg(long, default_value_t = 2000)]
+        iters: usize,
+        /// Also time the network alone on batches of this many copies (the service's batches).
+        #[arg(long)]
+        batch: Option<usize>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
-    let BenchCommand::Train {
-        model,
-        input,
-        classes,
-        batch,
-        steps,
-        warmup,
-        device,
-    } = cmd;
+    match cmd {
+        BenchCommand::Train {
+            model,
+            input,
+            classes,
+            batch,
+            steps,
+            warmup,
+            device,
+        } => run_train(model, input, classes, batch, steps, warmup, device),
+        BenchCommand::Predict {
+            bundle,
+            image,
+            iters,
+            batch,
+        } => run_predict(&bundle, &image, iters, batch),
+    }
+}
+
+fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) -> Result<()> {
+    let recognizer = Recognizer::new(Bundle::load(bundle)?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", bundle.display()))?;
+    let bytes = std::fs::read(image)?;
+    let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..iters.max(1) + 10 {
+        let t0 = Instant::now();
+        let gray = decode_gray(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
+        let t1 = Instant::now();
+        let input = recognizer.input_for(&gray);
+        let t2 = Instant::now();
+        let top = recognizer
+            .rank_batch(input, 1, 5)
+            .map_err(anyhow::Error::msg)?;
+        let t3 = Instant::now();
+        std::hint::black_box(top);
+        if i < 10 {
+            continue; // warm-up
+        }
+        decode.push((t1 - t0).as_secs_f64());
+        recipe.push((t2 - t1).as_secs_f64());
+        network.push((t3 - t2).as_secs_f64());
+    }
+    let median_us = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2] * 1e6
+    };
+    let (d, r, n) = (
+        median_us(&mut decode),
+        median_us(&mut recipe),
+        median_us(&mut network),
+    );
+    println!(
+        "inkstone predict {} ({}): {:.1} us/image median = decode {d:.1} + recipe {r:.1} + network {n:.1} ({iters} images, 1 thread)",
+        recognizer.bundle.spec.name,
+        image.display(),
+        d + r + n
+    );
+    if let Some(n) = batch.filter(|&n| n > 1) {
+        let one = recognizer.input_for(&decode_gray(&bytes).map_err(anyhow::Error::msg)?);
+        let inputs: Vec<f32> = one.iter().copied().cycle().take(one.len() * n).collect();
+        let rounds = (iters / n).max(3);
+        let mut times = Vec::new();
+        for _ in 0..rounds + 2 {
+            let t0 = Instant::now();
+            std::hint::black_box(
+                recognizer
+                    .logits(inputs.clone(), n)
+                    .map_err(anyhow::Error::msg)?,
+            );
+            times.push(t0.elapsed().as_secs_f64());
+        }
+        let per_image = median_us(&mut times.split_off(0).into_iter().skip(2).collect()) / n as f64;
+        println!("  network on batches of {n}: {per_image:.1} us/image median ({rounds} batches)");
+    }
+    Ok(())
+}
+
+fn run_train(
+    model: String,
+    input: Option<usize>,
+    classes: usize,
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    device: DeviceChoice,
+) -> Result<()> {
     let side = input.unwrap_or_else(|| inkstone_model::builtin::default_side(&model));
     let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
     let started = Instant::now();

@@ -1,9 +1,12 @@
-//! `inkstone model summary`.
+//! `inkstone model summary` and `inkstone model init`.
 
 use anyhow::Result;
+use burn::backend::Flex;
 use clap::Subcommand;
+use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::default_side;
-use inkstone_model::Summary;
+use inkstone_model::{Bundle, Network, Provenance, Summary};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ModelCommand {
@@ -20,6 +23,18 @@ pub enum ModelCommand {
         /// Print the spec itself as JSON (a starting point for your own).
         #[arg(long)]
         json: bool,
+    },
+    /// Write an untrained bundle (fresh random weights): for trying the service, export and
+    /// benchmarks before a model is trained, as torchvision's `weights=None`.
+    Init {
+        /// lenet5, digitcnn, resnet18, or a ModelSpec JSON file.
+        model: String,
+        #[arg(long, default_value_t = 10)]
+        classes: usize,
+        #[arg(long)]
+        input: Option<usize>,
+        #[arg(short, long)]
+        out: PathBuf,
     },
 }
 
@@ -38,6 +53,41 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             } else {
                 print!("{}", Summary::of(&spec)?);
             }
+            Ok(())
+        }
+        ModelCommand::Init {
+            model,
+            classes,
+            input,
+            out,
+        } => {
+            let side = input.unwrap_or_else(|| default_side(&model));
+            let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
+            let network = Network::<Flex>::new(&spec, &Default::default())?;
+            let charset = if classes == 10 {
+                Charset::digits()
+            } else {
+                Charset {
+                    name: format!("classes-{classes}"),
+                    symbols: (0..classes).map(|i| i.to_string()).collect(),
+                }
+            };
+            let mut recipe = Recipe::mnist();
+            recipe.input_size = side as u32;
+            recipe.fit = (side as u32 * 20).div_ceil(28);
+            let bundle = Bundle::new(
+                &network,
+                spec,
+                recipe,
+                charset,
+                Provenance::default(),
+                serde_json::json!({ "trained": false }),
+            )?;
+            bundle.save(&out)?;
+            println!(
+                "wrote untrained {model} ({classes} classes, {side}×{side}) to {}",
+                out.display()
+            );
             Ok(())
         }
     }

@@ -118,15 +118,28 @@ impl Recipe {
 /// Mean of the outermost ring of pixels: the background, for any sensibly framed glyph.
 fn border_mean(img: &GrayImage) -> f32 {
     let (w, h) = img.dimensions();
-    let mut sum = 0u64;
-    let mut n = 0u64;
-    for (x, y, p) in img.enumerate_pixels() {
-        if x == 0 || y == 0 || x + 1 == w || y + 1 == h {
-            sum += p.0[0] as u64;
+    if w == 0 || h == 0 {
+        return 0.0;
+    }
+    let raw = img.as_raw();
+    let row = |y: u32| &raw[(y * w) as usize..((y + 1) * w) as usize];
+    let mut sum: u64 = row(0).iter().map(|&v| v as u64).sum();
+    let mut n = w as u64;
+    if h > 1 {
+        sum += row(h - 1).iter().map(|&v| v as u64).sum::<u64>();
+        n += w as u64;
+    }
+    // Left and right columns, without the corners already counted.
+    for y in 1..h.saturating_sub(1) {
+        let line = row(y);
+        sum += line[0] as u64;
+        n += 1;
+        if w > 1 {
+            sum += line[w as usize - 1] as u64;
             n += 1;
         }
     }
-    sum as f32 / n.max(1) as f32
+    sum as f32 / n as f32
 }
 
 /// Zeroes the background and stretches the ink to full range. The background class of an Otsu
@@ -139,8 +152,12 @@ fn remove_background(img: &mut GrayImage) {
     let lo = (bg_mean + 3.0 * bg_std).min(t as f32);
     let hi = percentile(&hist, 0.995).max(lo as usize + 1) as f32;
     let scale = 255.0 / (hi - lo);
-    for p in img.pixels_mut() {
-        p.0[0] = ((p.0[0] as f32 - lo) * scale).clamp(0.0, 255.0).round() as u8;
+    // One table lookup per pixel: the mapping depends only on the value (and `round` is a
+    // library call, measured at a fifth of the whole recipe when done per pixel).
+    let table: [u8; 256] =
+        std::array::from_fn(|v| ((v as f32 - lo) * scale).clamp(0.0, 255.0).round() as u8);
+    for v in img.iter_mut() {
+        *v = table[*v as usize];
     }
 }
 
@@ -219,9 +236,11 @@ fn ink_box(img: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     let (w, h) = img.dimensions();
     let mut rows = vec![0u64; h as usize];
     let mut cols = vec![0u64; w as usize];
-    for (x, y, p) in img.enumerate_pixels() {
-        rows[y as usize] += p.0[0] as u64;
-        cols[x as usize] += p.0[0] as u64;
+    for (row, line) in rows.iter_mut().zip(img.as_raw().chunks_exact(w as usize)) {
+        for (col, &v) in cols.iter_mut().zip(line) {
+            *row += v as u64;
+            *col += v as u64;
+        }
     }
     let (y0, y1) = mass_span(&rows)?;
     let (x0, x1) = mass_span(&cols)?;
