@@ -1,11 +1,10 @@
 //! `inkstone model summary` and `inkstone model init`.
 
 use anyhow::Result;
-use burn::backend::Flex;
 use clap::Subcommand;
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::default_side;
-use inkstone_model::{Bundle, Network, Provenance, Summary};
+use inkstone_model::{Bundle, Summary};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -63,27 +62,15 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
         } => {
             let side = input.unwrap_or_else(|| default_side(&model));
             let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
-            let network = Network::<Flex>::new(&spec, &Default::default())?;
             let charset = if classes == 10 {
                 Charset::digits()
             } else {
-                Charset {
-                    name: format!("classes-{classes}"),
-                    symbols: (0..classes).map(|i| i.to_string()).collect(),
-                }
+                Charset::numbered(classes)
             };
             let mut recipe = Recipe::mnist();
             recipe.input_size = side as u32;
             recipe.fit = (side as u32 * 20).div_ceil(28);
-            let bundle = Bundle::new(
-                &network,
-                spec,
-                recipe,
-                charset,
-                Provenance::default(),
-                serde_json::json!({ "trained": false }),
-            )?;
-            bundle.save(&out)?;
+            Bundle::untrained(spec, recipe, charset)?.save(&out)?;
             println!(
                 "wrote untrained {model} ({classes} classes, {side}×{side}) to {}",
                 out.display()

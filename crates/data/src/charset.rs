@@ -19,6 +19,15 @@ impl Charset {
         }
     }
 
+    /// Classes named by their index (`"0"`, `"1"`, …): for models whose symbols are not known,
+    /// such as an untrained bundle made for a benchmark.
+    pub fn numbered(classes: usize) -> Self {
+        Charset {
+            name: format!("classes-{classes}"),
+            symbols: (0..classes).map(|i| i.to_string()).collect(),
+        }
+    }
+
     /// A built-in charset by name.
     pub fn builtin(name: &str) -> Option<Self> {
         match name {

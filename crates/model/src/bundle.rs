@@ -91,6 +91,25 @@ impl Bundle {
     }
 
     /// Builds the network on `device` with this bundle's weights.
+    /// A bundle of freshly initialised weights (as torchvision's `weights=None`): for trying the
+    /// service, export and benchmarks before a model is trained. Metrics say `trained: false`.
+    pub fn untrained(
+        spec: ModelSpec,
+        recipe: Recipe,
+        charset: Charset,
+    ) -> Result<Self, BundleError> {
+        let network = Network::<burn::backend::Flex>::new(&spec, &Default::default())
+            .map_err(BundleError::from_spec)?;
+        Bundle::new(
+            &network,
+            spec,
+            recipe,
+            charset,
+            Provenance::default(),
+            serde_json::json!({ "trained": false }),
+        )
+    }
+
     pub fn network<B: Backend>(&self, device: &B::Device) -> Result<Network<B>, BundleError> {
         let mismatch = |detail: String| BundleError::Mismatch {
             path: self.origin.clone(),

@@ -6,29 +6,16 @@ use burn::tensor::{Tensor, TensorData};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::{builtin, default_side, BUILTIN_NAMES};
 use inkstone_model::onnx::export;
-use inkstone_model::{Bundle, Network, Provenance};
+use inkstone_model::Bundle;
 use prost::Message;
 use rand::{Rng, SeedableRng};
 use tract_onnx::prelude::*;
 
 fn random_bundle(name: &str, classes: usize, side: usize, rng: &mut impl Rng) -> Bundle {
     let spec = builtin(name, classes, side).unwrap();
-    let net = Network::<Flex>::new(&spec, &Default::default()).unwrap();
     let mut recipe = Recipe::mnist();
     recipe.input_size = side as u32;
-    let charset = Charset {
-        name: "test".into(),
-        symbols: (0..classes).map(|i| i.to_string()).collect(),
-    };
-    let mut bundle = Bundle::new(
-        &net,
-        spec,
-        recipe,
-        charset,
-        Provenance::default(),
-        serde_json::json!({}),
-    )
-    .unwrap();
+    let mut bundle = Bundle::untrained(spec, recipe, Charset::numbered(classes)).unwrap();
     // Fresh batch norms are the identity (mean 0, var 1); give them real statistics so the
     // export of running mean/var is actually exercised.
     for (name, t) in bundle.weights.iter_mut() {

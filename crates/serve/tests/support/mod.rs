@@ -2,11 +2,10 @@
 //! small HTTP client that returns every status instead of failing on 4xx/5xx.
 #![allow(dead_code)]
 
-use burn::backend::Flex;
 use image::{GrayImage, ImageFormat, Luma};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::builtin;
-use inkstone_model::{Bundle, Network, Provenance};
+use inkstone_model::Bundle;
 use inkstone_serve::{RunningServer, ServeConfig};
 use std::io::Cursor;
 use std::path::Path;
@@ -14,16 +13,7 @@ use std::time::Duration;
 
 pub fn lenet_bundle() -> Bundle {
     let spec = builtin("lenet5", 10, 28).unwrap();
-    let net = Network::<Flex>::new(&spec, &Default::default()).unwrap();
-    Bundle::new(
-        &net,
-        spec,
-        Recipe::mnist(),
-        Charset::digits(),
-        Provenance::default(),
-        serde_json::json!({}),
-    )
-    .unwrap()
+    Bundle::untrained(spec, Recipe::mnist(), Charset::digits()).unwrap()
 }
 
 /// Writes `bundle` as `dir/name/version/model.inkstone`.
