@@ -107,10 +107,8 @@ fn model_and_data_that_do_not_match_are_refused() {
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mut letters = inkstone_model::Bundle::load(&run.join("last.inkstone")).unwrap();
-    letters.charset = inkstone_data::Charset {
-        name: "letters".into(),
-        symbols: ('a'..='j').map(String::from).collect(),
-    };
+    letters.charset =
+        inkstone_data::Charset::new("letters", ('a'..='j').map(String::from).collect());
     let path = dir.path().join("letters.inkstone");
     letters.save(&path).unwrap();
     let eval = inkstone(&["eval", path.to_str().unwrap(), "--data", "mnist"]);

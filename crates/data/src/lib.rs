@@ -9,12 +9,15 @@ pub mod charset;
 pub mod embedded;
 pub mod error;
 pub mod fetch;
+pub mod gnt;
 pub mod idx;
 pub mod image_file;
 pub mod mnist;
+pub mod pot;
 pub mod recipe;
 pub mod sample;
 pub mod strokes;
+pub mod synth;
 
 pub use charset::Charset;
 pub use error::DataError;

@@ -1,0 +1,1 @@
+//! CASIA-HWDB offline `.gnt` files (being written).

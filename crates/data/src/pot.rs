@@ -1,0 +1,1 @@
+//! CASIA online `.pot` files (being written).

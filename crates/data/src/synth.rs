@@ -1,0 +1,1 @@
+//! Synthetic handwriting (being written).
