@@ -17,6 +17,22 @@ use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
+    /// Loader throughput on a packed file: samples/s of batches built by the loader threads
+    /// (map read, augmentation, normalisation), to compare with a training step's time.
+    Loader {
+        /// An `.inkd` packed file.
+        data: PathBuf,
+        #[arg(long, default_value_t = 128)]
+        batch: usize,
+        /// Loader threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Augmentation: none, digits or characters.
+        #[arg(long, default_value = "characters")]
+        augment: String,
+        #[arg(long, default_value_t = 100)]
+        batches: usize,
+    },
     /// Training steps per second on random data; prints img/s and step time.
     Train {
         #[arg(long, default_value = "lenet5")]
@@ -51,6 +67,13 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
+        BenchCommand::Loader {
+            data,
+            batch,
+            threads,
+            augment,
+            batches,
+        } => run_loader(&data, batch, threads, &augment, batches),
         BenchCommand::Train {
             model,
             input,
@@ -67,6 +90,46 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             batch,
         } => run_predict(&bundle, &image, iters, batch),
     }
+}
+
+fn run_loader(
+    data: &Path,
+    batch: usize,
+    threads: usize,
+    augment: &str,
+    batches: usize,
+) -> Result<()> {
+    use inkstone_data::augment::Augment;
+    use inkstone_train::batch::{EpochAugment, Loader};
+    let set = inkstone_data::packed::PackedSet::open(data)?;
+    let augment = match augment {
+        "none" => None,
+        "digits" => Some(Augment::digits()),
+        "characters" => Some(Augment::characters()),
+        other => anyhow::bail!("--augment {other}: use none, digits or characters"),
+    };
+    let order = inkstone_data::packed::permutation(set.len(), 1);
+    let chunks: Vec<&[usize]> = order.chunks(batch.max(1)).cycle().take(batches).collect();
+    let epoch = augment.as_ref().map(|augment| EpochAugment {
+        augment,
+        epoch_seed: 1,
+    });
+    let recipe = set.meta.recipe.clone();
+    let started = Instant::now();
+    let samples: usize = std::thread::scope(|scope| {
+        Loader::spawn(scope, &set, &chunks, &recipe, epoch, threads)
+            .map(|b| b.len())
+            .sum()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "loader: {samples} samples of {0}×{0} in {seconds:.2}s = {1:.0} samples/s \
+         ({threads} threads, batch {batch}, augment {2})",
+        set.side(),
+        samples as f64 / seconds,
+        if epoch.is_some() { "on" } else { "off" }
+    );
+    Ok(())
 }
 
 fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) -> Result<()> {

@@ -9,6 +9,12 @@ use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum DataCommand {
+    /// Pack any readable source into one `.inkd` file of recipe-prepared samples.
+    Pack(crate::data_pack::PackArgs),
+    /// What a source holds: counts per class, image sizes, a PNG grid of samples.
+    Info(crate::data_info::InfoArgs),
+    /// Render a charset as synthetic handwriting into an `.inkd` file.
+    Synth(crate::data_synth::SynthArgs),
     /// Download a dataset (checksums verified, resumable, written atomically).
     Fetch {
         /// Dataset name: mnist.
@@ -23,6 +29,9 @@ pub enum DataCommand {
 
 pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
+        DataCommand::Pack(args) => crate::data_pack::run(args),
+        DataCommand::Info(args) => crate::data_info::run(args),
+        DataCommand::Synth(args) => crate::data_synth::run(args),
         DataCommand::Fetch { name, to, mirror } => {
             if name != "mnist" {
                 bail!("unknown dataset `{name}`: inkstone can fetch `mnist`");

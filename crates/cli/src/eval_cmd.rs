@@ -1,21 +1,24 @@
 //! `inkstone eval`.
 
+use crate::dataset;
 use crate::device::DeviceChoice;
 use anyhow::Result;
 use clap::Args;
-use inkstone_data::mnist::{DataSource, Split};
+use inkstone_data::mnist::Split;
 use inkstone_model::Bundle;
 use inkstone_train::evaluate::EvaluationReport;
-use inkstone_train::prepare::PreparedSet;
 use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct EvalArgs {
     /// A model bundle (`.inkstone`).
     bundle: PathBuf,
-    /// `mnist[:test|:train]` or `DIR[:test|:train]` (default split: test).
+    /// `mnist[:test|:train]`, a data folder or file as for `train` (default split: test).
     #[arg(long, default_value = "mnist:test")]
     data: String,
+    /// Skip and count records whose label is not one of the model's classes.
+    #[arg(long)]
+    skip_unknown: bool,
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
     #[arg(long, default_value = "cpu")]
@@ -27,18 +30,22 @@ pub struct EvalArgs {
 
 pub fn run(args: EvalArgs) -> Result<()> {
     let bundle = Bundle::load(&args.bundle)?;
-    let (source, split) = DataSource::parse(&args.data);
-    let split = split.unwrap_or(Split::Test);
-    let dataset = source.load(split)?;
-    if dataset.charset.symbols != bundle.charset.symbols {
+    // File labels map through the model's own classes.
+    let labels = inkstone_data::source::LabelOptions {
+        charset: Some(bundle.charset.clone()),
+        skip_unknown: args.skip_unknown,
+    };
+    let (loaded, name) = dataset::load(&args.data, Split::Test, &labels)?;
+    let data_charset = dataset::charset_of(&loaded);
+    if data_charset.symbols != bundle.charset.symbols {
         anyhow::bail!(
             "{}: model classes ({}) differ from the data's ({})",
             args.bundle.display(),
             bundle.charset.name,
-            dataset.charset.name
+            data_charset.name
         );
     }
-    let set = PreparedSet::new(&dataset, &bundle.recipe);
+    let set = dataset::prepare(loaded, &bundle.recipe, &name)?;
     let evaluation = crate::with_backend!(args.device, |B, device| {
         let network = bundle.network::<B>(&device)?;
         inkstone_train::evaluate::<B>(&network, &set, &bundle.recipe, args.batch_size, &device)
@@ -46,7 +53,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string(&evaluation)?);
     } else {
-        println!("{} on {}", args.bundle.display(), dataset.name);
+        println!("{} on {name}", args.bundle.display());
         print!(
             "{}",
             EvaluationReport {

@@ -3,6 +3,10 @@
 
 mod bench_cmd;
 mod data_cmd;
+mod data_info;
+mod data_pack;
+mod data_synth;
+mod dataset;
 mod device;
 mod eval_cmd;
 mod export_cmd;

@@ -75,3 +75,63 @@ impl Observer for TrainProgress {
         );
     }
 }
+
+/// Progress of a count of items (samples packed, synthesised, …): a bar with rate and ETA on
+/// a terminal, a plain line every 10 s otherwise.
+pub struct CountProgress {
+    bar: Option<ProgressBar>,
+    what: String,
+    total: Option<u64>,
+    done: u64,
+    started: std::time::Instant,
+    last_line: std::time::Instant,
+}
+
+impl CountProgress {
+    pub fn new(what: &str, total: Option<u64>) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let (bar, template) = match total {
+                Some(n) => (
+                    ProgressBar::new(n),
+                    "{prefix} {bar:30} {pos}/{len} {per_sec} [{elapsed_precise}<{eta_precise}]",
+                ),
+                None => (
+                    ProgressBar::new_spinner(),
+                    "{prefix} {spinner} {pos} {per_sec} [{elapsed_precise}]",
+                ),
+            };
+            bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+            bar.set_prefix(what.to_string());
+            bar
+        });
+        let now = std::time::Instant::now();
+        CountProgress {
+            bar,
+            what: what.to_string(),
+            total,
+            done: 0,
+            started: now,
+            last_line: now,
+        }
+    }
+
+    pub fn advance(&mut self, n: u64) {
+        self.done += n;
+        match &self.bar {
+            Some(bar) => bar.set_position(self.done),
+            None if self.last_line.elapsed().as_secs() >= 10 => {
+                let rate = self.done as f64 / self.started.elapsed().as_secs_f64();
+                let of = self.total.map_or(String::new(), |t| format!("/{t}"));
+                eprintln!("{} {}{of} ({rate:.0}/s)", self.what, self.done);
+                self.last_line = std::time::Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,14 +1,15 @@
 //! `inkstone train`.
 
+use crate::dataset;
 use crate::device::DeviceChoice;
 use crate::progress::TrainProgress;
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_data::mnist::{DataSource, Split};
+use inkstone_data::mnist::Split;
+use inkstone_data::source::Loaded;
 use inkstone_data::Recipe;
 use inkstone_model::ModelSpec;
 use inkstone_train::optimizer::OptimizerKind;
-use inkstone_train::prepare::PreparedSet;
 use inkstone_train::schedule::ScheduleKind;
 use inkstone_train::trainer::TrainJob;
 use inkstone_train::{RunDir, TrainConfig};
@@ -19,9 +20,25 @@ pub struct TrainArgs {
     /// Built-in model (lenet5, digitcnn, resnet18) or a ModelSpec JSON file.
     #[arg(long, default_value = "lenet5")]
     model: String,
-    /// `mnist` (embedded 10 000 digits) or a folder of MNIST IDX files.
+    /// `mnist` (embedded 10 000 digits), an `.inkd` packed file, a folder of MNIST IDX files,
+    /// a Chinese MNIST folder, `.gnt`/`.pot` files or folders, an image folder, a CSV index.
     #[arg(long)]
     data: Option<String>,
+    /// Held-out data, for sources without a test split of their own (.inkd, .gnt, .pot).
+    #[arg(long)]
+    test_data: Option<String>,
+    /// Classes for file labels: digits, gb2312-1, chinese-numerals, or a file (one per line).
+    #[arg(long)]
+    charset: Option<String>,
+    /// Skip and count records whose label is outside the charset (default: an error).
+    #[arg(long)]
+    skip_unknown: bool,
+    /// Input recipe for raw images: mnist or characters (default: from the data and model).
+    #[arg(long)]
+    recipe: Option<String>,
+    /// Model input side in pixels (e.g. 64 or 112 for ResNet-18).
+    #[arg(long)]
+    input: Option<u32>,
     /// A config.json (e.g. from an earlier run); flags given here override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -93,6 +110,20 @@ impl TrainArgs {
             };
         }
         set!(c.data, self.data.clone());
+        if self.test_data.is_some() {
+            c.test_data = self.test_data.clone();
+        }
+        if self.charset.is_some() {
+            c.charset = self.charset.clone();
+        }
+        c.skip_unknown |= self.skip_unknown;
+        if self.recipe.is_some() || self.input.is_some() {
+            let name = self.recipe.as_deref().unwrap_or("characters");
+            c.recipe = Some(
+                Recipe::preset(name, self.input)
+                    .with_context(|| format!("--recipe {name}: use mnist or characters"))?,
+            );
+        }
         set!(c.epochs, self.epochs);
         set!(c.batch_size, self.batch_size);
         set!(c.optimizer.kind, self.optimizer);
@@ -104,7 +135,13 @@ impl TrainArgs {
         set!(c.label_smoothing, self.label_smoothing);
         set!(c.seed, self.seed);
         if let Some(on) = self.augment {
-            c.augment = on.then(inkstone_data::augment::Augment::digits);
+            c.augment = on.then(|| {
+                if c.model == "resnet18" || c.charset.is_some() {
+                    inkstone_data::augment::Augment::characters()
+                } else {
+                    inkstone_data::augment::Augment::digits()
+                }
+            });
         }
         if self.max_steps_per_epoch.is_some() {
             c.max_steps_per_epoch = self.max_steps_per_epoch;
@@ -130,18 +167,32 @@ pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpe
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let config = args.config()?;
-    let (source, _) = DataSource::parse(&config.data);
-    eprintln!("data: {source}");
-    let train_set = source.load(Split::Train)?;
-    let test_set = source.load(Split::Test)?;
-    let recipe = Recipe::mnist();
-    let spec = resolve_spec(
-        &config.model,
-        train_set.charset.len(),
-        recipe.input_size as usize,
-    )?;
+    let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
+    let started = std::time::Instant::now();
+    let (train_loaded, train_name) = dataset::load(&config.data, Split::Train, &labels)?;
+    let test_arg = dataset::test_source(&config.data, config.test_data.as_deref())?;
+    let (test_loaded, test_name) = dataset::load(&test_arg, Split::Test, &labels)?;
+    let charset = dataset::charset_of(&train_loaded).clone();
+    if dataset::charset_of(&test_loaded).symbols != charset.symbols {
+        anyhow::bail!(
+            "{test_name}: its classes ({}) differ from the training data's ({})",
+            dataset::charset_of(&test_loaded).name,
+            charset.name
+        );
+    }
+    let recipe = match (&config.recipe, &train_loaded) {
+        (Some(r), _) => r.clone(),
+        (None, Loaded::Packed(p)) => p.meta.recipe.clone(),
+        (None, Loaded::Raw(_)) => {
+            let side = inkstone_model::builtin::default_side(&config.model) as u32;
+            dataset::default_recipe(&charset, side)
+        }
+    };
+    let train = dataset::prepare(train_loaded, &recipe, &train_name)?;
+    let test = dataset::prepare(test_loaded, &recipe, &test_name)?;
+    let spec = resolve_spec(&config.model, charset.len(), recipe.input_size as usize)?;
     if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
-        || spec.classes != train_set.charset.len()
+        || spec.classes != charset.len()
     {
         anyhow::bail!(
             "{}: model takes {:?} input with {} classes, the data is 1×{}² with {} classes",
@@ -149,16 +200,17 @@ pub fn run(args: TrainArgs) -> Result<()> {
             spec.input,
             spec.classes,
             recipe.input_size,
-            train_set.charset.len()
+            charset.len()
         );
     }
-    let started = std::time::Instant::now();
-    let train = PreparedSet::new(&train_set, &recipe);
-    let test = PreparedSet::new(&test_set, &recipe);
     eprintln!(
-        "{} train / {} test samples prepared in {:.1}s; model {} ({} parameters)",
+        "data: {train_name} ({} samples) / {test_name} ({}), {} classes ({}), {}² input, \
+         prepared in {:.1}s; model {} ({} parameters)",
         train.len(),
         test.len(),
+        charset.len(),
+        charset.name,
+        recipe.input_size,
         started.elapsed().as_secs_f64(),
         spec.name,
         inkstone_model::Summary::of(&spec)?.params()
@@ -174,7 +226,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         config: &config,
         spec: &spec,
         recipe: &recipe,
-        charset: &train_set.charset,
+        charset: &charset,
         train: &train,
         test: &test,
     };
@@ -183,9 +235,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         inkstone_train::train::<B>(&job, &device, &mut run, &mut progress)?.best_top1
     });
     println!(
-        "best test top-1 {:.2}% on {}:test after {} epochs in {:.1}s; bundle: {}",
+        "best test top-1 {:.2}% on {} after {} epochs in {:.1}s; bundle: {}",
         100.0 * best,
-        config.data,
+        test_name,
         config.epochs,
         started.elapsed().as_secs_f64(),
         run.best_bundle().display()

@@ -129,7 +129,10 @@ impl Charset {
             if let Some(first) = seen.insert(symbol.to_string(), n + 1) {
                 return Err(DataError::invalid(
                     path,
-                    format!("line {}: `{symbol}` is already class of line {first}", n + 1),
+                    format!(
+                        "line {}: `{symbol}` is already class of line {first}",
+                        n + 1
+                    ),
                 ));
             }
             symbols.push(symbol.to_string());
@@ -337,7 +340,10 @@ mod tests {
             .class_of(&c, "啊", path, 120)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("x.gnt") && e.contains("120") && e.contains("啊"), "{e}");
+        assert!(
+            e.contains("x.gnt") && e.contains("120") && e.contains("啊"),
+            "{e}"
+        );
         let mut skip = UnknownLabels::new(true);
         assert_eq!(skip.class_of(&c, "啊", path, 0).unwrap(), None);
         assert_eq!(skip.class_of(&c, "啊", path, 9).unwrap(), None);

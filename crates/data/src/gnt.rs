@@ -1,1 +1,620 @@
-//! CASIA-HWDB offline `.gnt` files (being written).
+//! CASIA-HWDB offline `.gnt` files: records one after another, each a little-endian header
+//! (u32 record size = 10 + w·h, 2-byte GB2312 tag in byte order, u16 width, u16 height) and
+//! then w·h u8 pixels, row-major, background 255.
+//!
+//! A header is checked before anything is allocated for it, so a corrupt 65535×65535 header
+//! costs an error naming the file and the record's byte offset, not 4 GiB.
+
+use crate::charset::{decode_gb2312, encode_gb2312};
+use crate::DataError;
+use image::GrayImage;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+const HEADER: usize = 10;
+/// Without a known file length, pixels are read in pieces of at most this many bytes, so
+/// memory only grows with the bytes actually present.
+const CHUNK: u64 = 1 << 20;
+/// Records are ~10 KB; a large buffer keeps system calls rare.
+pub(crate) const IO_BUFFER: usize = 1 << 20;
+
+/// One character image from a `.gnt` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GntRecord {
+    /// Byte offset of the record in its file.
+    pub offset: u64,
+    /// The GB2312 code in byte order (`[0xB0, 0xA1]` = 啊).
+    pub tag: [u8; 2],
+    pub image: GrayImage,
+}
+
+impl GntRecord {
+    /// The character the tag names, or a `<tag …>` form for other tags (see [`tag_label`]).
+    pub fn label(&self) -> String {
+        tag_label(&self.tag)
+    }
+}
+
+/// The label of a CASIA tag: the GB2312 character of its first two bytes when they are one and
+/// any further bytes are zero (`[0xB0, 0xA1]` → `啊`); otherwise the bytes in hex,
+/// `[0x00, b'a']` → `<tag 00 61>`, `[0xFF, 0xFF]` → `<tag ff ff>`. No charset symbol is
+/// written like that by accident, so such a record becomes an unknown label (an error or a
+/// counted skip), never a wrong class; ASCII tags deliberately do not become `a` or `7`.
+pub fn tag_label(tag: &[u8]) -> String {
+    if let [lead, trail, rest @ ..] = tag {
+        if rest.iter().all(|&b| b == 0) {
+            if let Some(c) = decode_gb2312([*lead, *trail]) {
+                return c.to_string();
+            }
+        }
+    }
+    let hex: Vec<String> = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("<tag {}>", hex.join(" "))
+}
+
+/// Streams the records of a `.gnt` file. After the first error the iterator ends.
+///
+/// `for record in GntReader::open("1001-c.gnt")? { let record = record?; … }`
+pub struct GntReader<R: Read> {
+    reader: R,
+    path: PathBuf,
+    offset: u64,
+    /// The file's length when known, to refuse a record larger than what remains.
+    len: Option<u64>,
+    done: bool,
+}
+
+impl GntReader<BufReader<File>> {
+    /// Opens a file with a large read buffer.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, DataError> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+        let len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+        let mut reader = Self::new(BufReader::with_capacity(IO_BUFFER, file), path);
+        reader.len = Some(len);
+        Ok(reader)
+    }
+}
+
+impl<R: Read> GntReader<R> {
+    /// Reads from any source; `name` is what error messages call it.
+    pub fn new(reader: R, name: impl Into<PathBuf>) -> Self {
+        GntReader {
+            reader,
+            path: name.into(),
+            offset: 0,
+            len: None,
+            done: false,
+        }
+    }
+
+    fn read_record(&mut self) -> Result<Option<GntRecord>, DataError> {
+        let at = self.offset;
+        let mut head = [0u8; HEADER];
+        let got = read_up_to(&mut self.reader, &mut head).map_err(|e| io_at(&self.path, at, e))?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if got < HEADER {
+            return Err(truncated(
+                &self.path,
+                at,
+                format!("record header has {got} of 10 bytes"),
+            ));
+        }
+        let size = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+        let tag = [head[4], head[5]];
+        let (w, h) = (
+            u16::from_le_bytes([head[6], head[7]]),
+            u16::from_le_bytes([head[8], head[9]]),
+        );
+        let invalid = |detail: String| invalid_at(&self.path, at, detail);
+        if w == 0 || h == 0 {
+            return Err(invalid(format!(
+                "image is {w}×{h}: width and height must be at least 1"
+            )));
+        }
+        let area = u64::from(w) * u64::from(h);
+        if u64::from(size) != HEADER as u64 + area {
+            return Err(invalid(format!(
+                "size field says {size} bytes but a {w}×{h} record is 10 + {area}"
+            )));
+        }
+        let pixels = self.read_pixels(at, area, (w, h))?;
+        self.offset = at + HEADER as u64 + area;
+        let image = GrayImage::from_raw(w.into(), h.into(), pixels).ok_or_else(|| {
+            invalid_at(&self.path, at, "pixel buffer does not fit the image".into())
+        })?;
+        Ok(Some(GntRecord {
+            offset: at,
+            tag,
+            image,
+        }))
+    }
+
+    /// Reads `n` pixels without trusting `n`: checked against the file length when known,
+    /// otherwise read in bounded chunks.
+    fn read_pixels(&mut self, at: u64, n: u64, (w, h): (u16, u16)) -> Result<Vec<u8>, DataError> {
+        if let Some(len) = self.len {
+            let left = len.saturating_sub(at + HEADER as u64);
+            if n > left {
+                let detail =
+                    format!("the record's {w}×{h} pixels need {n} bytes, only {left} remain");
+                return Err(truncated(&self.path, at, detail));
+            }
+        }
+        let mut pixels = Vec::with_capacity(n.min(CHUNK) as usize);
+        while (pixels.len() as u64) < n {
+            let want = (n - pixels.len() as u64).min(CHUNK);
+            pixels.reserve(want as usize);
+            let got = (&mut self.reader)
+                .take(want)
+                .read_to_end(&mut pixels)
+                .map_err(|e| io_at(&self.path, at, e))?;
+            if got == 0 {
+                let detail = format!(
+                    "the record's {w}×{h} pixels need {n} bytes, the file ends after {}",
+                    pixels.len()
+                );
+                return Err(truncated(&self.path, at, detail));
+            }
+        }
+        Ok(pixels)
+    }
+}
+
+impl<R: Read> Iterator for GntReader<R> {
+    type Item = Result<GntRecord, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.read_record().transpose();
+        self.done = !matches!(item, Some(Ok(_)));
+        item
+    }
+}
+
+/// Writes `.gnt` records. From [`create`](GntWriter::create) the file appears, complete, only
+/// at [`finish`](GntWriter::finish); dropped unfinished, it leaves nothing behind.
+pub struct GntWriter<W: Write> {
+    out: W,
+    path: PathBuf,
+    offset: u64,
+    pending: Option<PendingFile>,
+}
+
+impl GntWriter<BufWriter<File>> {
+    /// Writes to a temporary file beside `path`, renamed to `path` by `finish`.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, DataError> {
+        let (file, pending) = PendingFile::create(path.as_ref())?;
+        Ok(GntWriter {
+            out: BufWriter::with_capacity(IO_BUFFER, file),
+            path: path.as_ref().to_path_buf(),
+            offset: 0,
+            pending: Some(pending),
+        })
+    }
+}
+
+impl<W: Write> GntWriter<W> {
+    /// Writes to any sink; `name` is what error messages call it.
+    pub fn new(writer: W, name: impl Into<PathBuf>) -> Self {
+        GntWriter {
+            out: writer,
+            path: name.into(),
+            offset: 0,
+            pending: None,
+        }
+    }
+
+    /// Appends one record; returns its byte offset. Refuses images of 0 or over 65535 pixels
+    /// on a side.
+    pub fn write(&mut self, tag: [u8; 2], image: &GrayImage) -> Result<u64, DataError> {
+        let (w, h) = image.dimensions();
+        let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
+            return Err(DataError::invalid(
+                &self.path,
+                format!("a {w}×{h} image is over 65535 on a side"),
+            ));
+        };
+        if w == 0 || h == 0 {
+            return Err(DataError::invalid(
+                &self.path,
+                format!("a {w}×{h} image has no pixels"),
+            ));
+        }
+        let area = u64::from(w) * u64::from(h);
+        let size = (HEADER as u64 + area) as u32; // ≤ 10 + 65535², which fits
+        let mut head = [0u8; HEADER];
+        head[..4].copy_from_slice(&size.to_le_bytes());
+        head[4..6].copy_from_slice(&tag);
+        head[6..8].copy_from_slice(&w16.to_le_bytes());
+        head[8..].copy_from_slice(&h16.to_le_bytes());
+        let at = self.offset;
+        self.out
+            .write_all(&head)
+            .and_then(|()| self.out.write_all(image.as_raw()))
+            .map_err(|e| io_at(&self.path, at, e))?;
+        self.offset += u64::from(size);
+        Ok(at)
+    }
+
+    /// Appends one record tagged with `ch`'s GB2312 code; an error if it has none.
+    pub fn write_char(&mut self, ch: char, image: &GrayImage) -> Result<u64, DataError> {
+        let tag = encode_gb2312(ch)
+            .ok_or_else(|| DataError::invalid(&self.path, format!("`{ch}` has no GB2312 code")))?;
+        self.write(tag, image)
+    }
+
+    /// Flushes, and for a created file syncs it and renames it into place.
+    pub fn finish(self) -> Result<W, DataError> {
+        let GntWriter {
+            mut out,
+            path,
+            pending,
+            ..
+        } = self;
+        out.flush().map_err(|e| DataError::io(&path, e))?;
+        if let Some(pending) = pending {
+            pending.commit()?;
+        }
+        Ok(out)
+    }
+}
+
+/// A temporary file beside `dest` that becomes `dest` on `commit` and is removed if dropped
+/// before that, so readers never see a half-written file.
+pub(crate) struct PendingFile {
+    temp: PathBuf,
+    dest: PathBuf,
+    committed: bool,
+}
+
+impl PendingFile {
+    pub(crate) fn create(dest: &Path) -> Result<(File, Self), DataError> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| DataError::invalid(dest, "not a file name"))?
+            .to_string_lossy();
+        let dir = dest.parent().unwrap_or(Path::new(""));
+        for n in 0.. {
+            let temp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(file) => {
+                    let dest = dest.to_path_buf();
+                    return Ok((
+                        file,
+                        PendingFile {
+                            temp,
+                            dest,
+                            committed: false,
+                        },
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
+                Err(e) => return Err(DataError::io(&temp, e)),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    pub(crate) fn commit(mut self) -> Result<(), DataError> {
+        let synced = OpenOptions::new()
+            .write(true)
+            .open(&self.temp)
+            .and_then(|f| f.sync_all());
+        synced.map_err(|e| DataError::io(&self.temp, e))?;
+        std::fs::rename(&self.temp, &self.dest).map_err(|e| DataError::io(&self.dest, e))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Fills `buf` as far as the source allows; the count is short only at end of input.
+pub(crate) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match reader.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+pub(crate) fn truncated(path: &Path, offset: u64, detail: String) -> DataError {
+    DataError::Truncated {
+        path: path.to_path_buf(),
+        offset,
+        detail,
+    }
+}
+
+pub(crate) fn invalid_at(path: &Path, offset: u64, detail: String) -> DataError {
+    DataError::invalid(path, format!("record at byte {offset}: {detail}"))
+}
+
+pub(crate) fn io_at(path: &Path, offset: u64, e: io::Error) -> DataError {
+    let e = io::Error::new(e.kind(), format!("record at byte {offset}: {e}"));
+    DataError::io(path, e)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::Charset;
+    use image::Luma;
+    use std::io::Cursor;
+
+    /// The largest single allocation made on the calling thread while `f` runs: lets a test
+    /// prove that a hostile header did not make the reader allocate what it claims.
+    pub(crate) mod alloc_probe {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static ARMED: Cell<bool> = const { Cell::new(false) };
+            static LARGEST: Cell<usize> = const { Cell::new(0) };
+        }
+
+        fn note(size: usize) {
+            if ARMED.try_with(Cell::get).unwrap_or(false) {
+                let _ = LARGEST.try_with(|m| m.set(m.get().max(size)));
+            }
+        }
+
+        struct Probe;
+
+        // SAFETY: every call is forwarded unchanged to the system allocator.
+        unsafe impl GlobalAlloc for Probe {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                note(layout.size());
+                System.alloc(layout)
+            }
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                note(layout.size());
+                System.alloc_zeroed(layout)
+            }
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                note(new_size);
+                System.realloc(ptr, layout, new_size)
+            }
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                System.dealloc(ptr, layout)
+            }
+        }
+
+        #[global_allocator]
+        static PROBE: Probe = Probe;
+
+        pub(crate) fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+            LARGEST.with(|m| m.set(0));
+            ARMED.with(|a| a.set(true));
+            let out = f();
+            ARMED.with(|a| a.set(false));
+            (out, LARGEST.with(Cell::get))
+        }
+    }
+
+    /// A `w × h` image with a gradient, so that a transposed or shifted read shows.
+    fn picture(w: u32, h: u32) -> GrayImage {
+        GrayImage::from_fn(w, h, |x, y| Luma([((x * 7 + y * 13) % 256) as u8]))
+    }
+
+    fn header(size: u32, tag: [u8; 2], w: u16, h: u16) -> Vec<u8> {
+        let mut out = size.to_le_bytes().to_vec();
+        out.extend_from_slice(&tag);
+        out.extend_from_slice(&w.to_le_bytes());
+        out.extend_from_slice(&h.to_le_bytes());
+        out
+    }
+
+    fn good_records(n: usize) -> Vec<u8> {
+        let mut writer = GntWriter::new(Vec::new(), "mem.gnt");
+        for i in 0..n {
+            writer
+                .write([0xB0, 0xA1 + i as u8], &picture(3, 7))
+                .unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    /// Reads `bytes` from a file called `bad.gnt`: the records before the error, the error
+    /// text, and whether the iterator then ended.
+    fn read_bad(bytes: &[u8]) -> (Vec<GntRecord>, String, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.gnt");
+        std::fs::write(&path, bytes).unwrap();
+        let mut reader = GntReader::open(&path).unwrap();
+        let mut good = Vec::new();
+        for item in reader.by_ref() {
+            match item {
+                Ok(record) => good.push(record),
+                Err(e) => return (good, e.to_string(), reader.next().is_none()),
+            }
+        }
+        panic!("no error after {} records", good.len());
+    }
+
+    #[test]
+    fn records_round_trip_through_a_created_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("round.gnt");
+        let cases: Vec<([u8; 2], GrayImage)> = vec![
+            ([0xB0, 0xA1], picture(1, 1)),
+            ([0xD7, 0xF9], picture(3, 7)),
+            ([0x00, b'a'], picture(127, 1)),
+            ([0xFF, 0xFF], picture(300, 200)),
+        ];
+        let mut writer = GntWriter::create(&path).unwrap();
+        let mut offsets = Vec::new();
+        for (tag, image) in &cases {
+            offsets.push(writer.write(*tag, image).unwrap());
+        }
+        offsets.push(writer.write_char('一', &picture(2, 2)).unwrap());
+        assert!(!path.exists(), "visible before finish");
+        writer.finish().unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("round.gnt")],
+            "temporary file left"
+        );
+
+        let records: Vec<GntRecord> = GntReader::open(&path)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(records.len(), 5);
+        assert_eq!(offsets, vec![0, 11, 42, 179, 60189]);
+        for (record, (tag, image)) in records.iter().zip(&cases) {
+            assert_eq!(&record.tag, tag);
+            assert_eq!(&record.image, image);
+        }
+        assert_eq!(
+            records.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            offsets
+        );
+        let charset = Charset::gb2312_level1();
+        let labels: Vec<String> = records.iter().map(GntRecord::label).collect();
+        assert_eq!(labels, ["啊", "座", "<tag 00 61>", "<tag ff ff>", "一"]);
+        let classes: Vec<_> = labels.iter().map(|l| charset.index_of(l)).collect();
+        assert_eq!(classes[..4], [Some(0), Some(3754), None, None]);
+        assert!(classes[4].is_some());
+        assert_eq!(Charset::digits().index_of(&records[2].label()), None);
+    }
+
+    #[test]
+    fn an_unfinished_writer_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("half.gnt");
+        let mut writer = GntWriter::create(&path).unwrap();
+        writer.write([0xB0, 0xA1], &picture(4, 4)).unwrap();
+        drop(writer);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_writer_refuses_what_the_format_cannot_hold() {
+        let mut writer = GntWriter::new(Vec::new(), "out.gnt");
+        let empty = writer
+            .write([0xB0, 0xA1], &GrayImage::new(0, 5))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            empty.contains("out.gnt") && empty.contains("0×5"),
+            "{empty}"
+        );
+        let wide = writer
+            .write([0xB0, 0xA1], &GrayImage::new(65536, 1))
+            .unwrap_err()
+            .to_string();
+        assert!(wide.contains("65535"), "{wide}");
+        let ascii = writer
+            .write_char('a', &picture(2, 2))
+            .unwrap_err()
+            .to_string();
+        assert!(ascii.contains("GB2312"), "{ascii}");
+        assert!(writer.finish().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_truncated_last_record_comes_after_the_good_ones() {
+        let mut bytes = good_records(2);
+        bytes.extend(header(10 + 21, [0xB0, 0xA3], 3, 7));
+        bytes.extend([255; 20]);
+        let (good, err, ended) = read_bad(&bytes);
+        assert_eq!(good.len(), 2);
+        assert!(err.contains("bad.gnt") && err.contains("byte 62"), "{err}");
+        assert!(
+            err.contains("truncated") && err.contains("20 remain"),
+            "{err}"
+        );
+        assert!(ended);
+
+        let mut bytes = good_records(1);
+        bytes.extend([1, 2, 3, 4]);
+        let (good, err, _) = read_bad(&bytes);
+        assert_eq!(good.len(), 1);
+        assert!(
+            err.contains("byte 31") && err.contains("header has 4 of 10"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_size_field_or_zero_width_is_an_error_at_its_offset() {
+        let mut bytes = good_records(1);
+        bytes.extend(header(10 + 20, [0xB0, 0xA2], 3, 7));
+        bytes.extend([255; 21]);
+        let (good, err, ended) = read_bad(&bytes);
+        assert_eq!(good.len(), 1);
+        assert!(err.contains("bad.gnt") && err.contains("byte 31"), "{err}");
+        assert!(err.contains("size field says 30"), "{err}");
+        assert!(ended);
+
+        let (good, err, _) = read_bad(&header(10, [0xB0, 0xA1], 0, 5));
+        assert!(good.is_empty());
+        assert!(
+            err.contains("bad.gnt") && err.contains("byte 0") && err.contains("0×5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_huge_header_is_refused_without_a_huge_allocation() {
+        let mut bytes = good_records(1);
+        bytes.extend(header(10 + 65535 * 65535, [0xB0, 0xA1], 65535, 65535));
+        bytes.extend([255; 100]);
+        // Known file length: refused before reading.
+        let ((good, err, _), largest) = alloc_probe::largest_allocation(|| read_bad(&bytes));
+        assert_eq!(good.len(), 1);
+        assert!(
+            err.contains("byte 31") && err.contains("only 100 remain"),
+            "{err}"
+        );
+        assert!(largest <= 2 * IO_BUFFER, "allocated {largest} bytes");
+        // Unknown length: read in chunks until the stream ends.
+        let (items, largest) = alloc_probe::largest_allocation(|| {
+            GntReader::new(Cursor::new(&bytes), "stream.gnt").collect::<Vec<_>>()
+        });
+        let err = items[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.contains("stream.gnt") && err.contains("byte 31"),
+            "{err}"
+        );
+        assert!(err.contains("ends after 100"), "{err}");
+        assert!(largest <= 2 * CHUNK as usize, "allocated {largest} bytes");
+    }
+
+    #[test]
+    fn the_probe_sees_a_big_allocation() {
+        let (v, largest) = alloc_probe::largest_allocation(|| vec![0u8; 50 << 20]);
+        assert!(largest >= v.len());
+    }
+
+    #[test]
+    fn tags_label_as_characters_or_hex() {
+        assert_eq!(tag_label(&[0xB0, 0xA1]), "啊");
+        assert_eq!(tag_label(&[0xB0, 0xA1, 0, 0]), "啊");
+        assert_eq!(tag_label(&[0xB0, 0xA1, 0, 1]), "<tag b0 a1 00 01>");
+        assert_eq!(tag_label(&[0x00, b'7']), "<tag 00 37>");
+        assert_eq!(tag_label(&[0xFF, 0xFF]), "<tag ff ff>");
+    }
+}

@@ -6,16 +6,20 @@
 
 pub mod augment;
 pub mod charset;
+pub mod chinese_mnist;
 pub mod embedded;
 pub mod error;
 pub mod fetch;
 pub mod gnt;
 pub mod idx;
 pub mod image_file;
+pub mod image_folder;
 pub mod mnist;
+pub mod packed;
 pub mod pot;
 pub mod recipe;
 pub mod sample;
+pub mod source;
 pub mod strokes;
 pub mod synth;
 

@@ -1,8 +1,7 @@
-//! MNIST as users have it on disk: a folder with the four canonical IDX files, gzipped or not,
-//! and `--data` strings that name a source and a split (`mnist`, `mnist:test`, `DIR:train`).
+//! MNIST as users have it on disk: a folder with the four canonical IDX files, gzipped or not.
 
 use crate::idx::{self, IdxImages};
-use crate::{embedded, Charset, DataError, Dataset, Sample};
+use crate::{Charset, DataError, Dataset, Sample};
 use image::GrayImage;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -19,49 +18,6 @@ impl fmt::Display for Split {
             Split::Train => "train",
             Split::Test => "test",
         })
-    }
-}
-
-/// Where a labelled digit set comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DataSource {
-    /// The 10 000 MNIST digits compiled into the binary (see `embedded`).
-    Embedded,
-    /// A folder holding `train-images-idx3-ubyte[.gz]`, `t10k-labels-idx1-ubyte[.gz]`, ….
-    MnistDir(PathBuf),
-}
-
-impl DataSource {
-    /// Parses a `--data` argument: `mnist[:split]` or `PATH[:split]`; returns the split named,
-    /// if any. A path that contains a colon still works: only `:train`/`:test` are split names.
-    pub fn parse(arg: &str) -> (DataSource, Option<Split>) {
-        let (base, split) = match arg.rsplit_once(':') {
-            Some((base, "train")) => (base, Some(Split::Train)),
-            Some((base, "test")) => (base, Some(Split::Test)),
-            _ => (arg, None),
-        };
-        let source = if base == "mnist" {
-            DataSource::Embedded
-        } else {
-            DataSource::MnistDir(PathBuf::from(base))
-        };
-        (source, split)
-    }
-
-    pub fn load(&self, split: Split) -> Result<Dataset, DataError> {
-        match self {
-            DataSource::Embedded => Ok(embedded::load(split)),
-            DataSource::MnistDir(dir) => load_dir(dir, split),
-        }
-    }
-}
-
-impl fmt::Display for DataSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DataSource::Embedded => f.write_str("mnist (embedded, 10 000 digits)"),
-            DataSource::MnistDir(dir) => write!(f, "{}", dir.display()),
-        }
     }
 }
 
@@ -144,23 +100,6 @@ pub fn from_idx(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_data_arguments() {
-        assert_eq!(DataSource::parse("mnist"), (DataSource::Embedded, None));
-        assert_eq!(
-            DataSource::parse("mnist:test"),
-            (DataSource::Embedded, Some(Split::Test))
-        );
-        assert_eq!(
-            DataSource::parse("/d/mnist:train"),
-            (DataSource::MnistDir("/d/mnist".into()), Some(Split::Train))
-        );
-        assert_eq!(
-            DataSource::parse("C:/x"),
-            (DataSource::MnistDir("C:/x".into()), None)
-        );
-    }
 
     #[test]
     fn count_mismatch_and_bad_labels_are_errors() {

@@ -11,7 +11,7 @@ pub fn builtin(name: &str, classes: usize, side: usize) -> Option<ModelSpec> {
     let layers = match name {
         "lenet5" => lenet5(classes),
         "digitcnn" => digit_cnn(classes),
-        "resnet18" => resnet18(classes),
+        "resnet18" => resnet18(classes, side),
         _ => return None,
     };
     Some(ModelSpec {
@@ -44,6 +44,7 @@ fn pool() -> Layer {
     Layer::MaxPool {
         kernel: 2,
         stride: 2,
+        padding: 0,
     }
 }
 
@@ -105,20 +106,41 @@ fn digit_cnn(classes: usize) -> Vec<Layer> {
     layers
 }
 
-/// ResNet-18 (He et al.) with a 1-channel 3×3 stem and no max-pool, as the PyTorch reference
-/// in `shared/bench` and the HCCR seed use.
-fn resnet18(classes: usize) -> Vec<Layer> {
-    let mut layers = vec![
-        Layer::Conv {
-            out: 64,
-            kernel: 3,
-            stride: 1,
-            padding: 1,
-            bias: false,
-        },
-        Layer::BatchNorm,
-        Layer::Relu,
-    ];
+/// ResNet-18 (He et al.) on 1-channel input. Below 112 px, a 3×3 stride-1 stem and no
+/// max-pool, as the PyTorch reference in `shared/bench` uses at 64×64; from 112 px up, the
+/// paper's 7×7/2 stem and 3×3/2 max-pool, as the HCCR seed uses at 112×112 (both reach the
+/// residual stages at 56 px or less).
+fn resnet18(classes: usize, side: usize) -> Vec<Layer> {
+    let mut layers = if side >= 112 {
+        vec![
+            Layer::Conv {
+                out: 64,
+                kernel: 7,
+                stride: 2,
+                padding: 3,
+                bias: false,
+            },
+            Layer::BatchNorm,
+            Layer::Relu,
+            Layer::MaxPool {
+                kernel: 3,
+                stride: 2,
+                padding: 1,
+            },
+        ]
+    } else {
+        vec![
+            Layer::Conv {
+                out: 64,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: false,
+            },
+            Layer::BatchNorm,
+            Layer::Relu,
+        ]
+    };
     for (out, stride) in [(64, 1), (128, 2), (256, 2), (512, 2)] {
         layers.push(Layer::Residual { out, stride });
         layers.push(Layer::Residual { out, stride: 1 });

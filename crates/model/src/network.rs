@@ -123,9 +123,16 @@ impl<B: Backend> LayerModule<B> {
             } => LayerModule::Conv(conv(cin, out, kernel, stride, padding, bias, device)),
             Layer::BatchNorm => LayerModule::BatchNorm(BatchNormConfig::new(cin).init(device)),
             Layer::Relu => LayerModule::Relu(Relu::new()),
-            Layer::MaxPool { kernel, stride } => LayerModule::MaxPool(
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => LayerModule::MaxPool(
                 MaxPool2dConfig::new([kernel, kernel])
                     .with_strides([stride, stride])
+                    .with_padding(PaddingConfig2d::Explicit(
+                        padding, padding, padding, padding,
+                    ))
                     .init(),
             ),
             Layer::GlobalAvgPool => {

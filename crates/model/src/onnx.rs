@@ -231,13 +231,18 @@ impl GraphBuilder {
             } => self.conv(p, x, kernel, stride, padding)?,
             Layer::BatchNorm => self.batch_norm(p, x)?,
             Layer::Relu => self.node(p, "Relu", vec![x], vec![]),
-            Layer::MaxPool { kernel, stride } => self.node(
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => self.node(
                 p,
                 "MaxPool",
                 vec![x],
                 vec![
                     ints("kernel_shape", &[kernel, kernel]),
                     ints("strides", &[stride, stride]),
+                    ints("pads", &[padding; 4]),
                 ],
             ),
             Layer::GlobalAvgPool => self.node(p, "GlobalAveragePool", vec![x], vec![]),

@@ -42,6 +42,9 @@ pub enum Layer {
     MaxPool {
         kernel: usize,
         stride: usize,
+        /// Implicit −∞ border on every side (ResNet's 3×3/2 stem pool uses 1).
+        #[serde(default)]
+        padding: usize,
     },
     /// Average over all spatial positions: `[c, h, w]` → `[c, 1, 1]`.
     GlobalAvgPool,
@@ -141,12 +144,16 @@ impl Layer {
                     w: window(w, kernel, stride, padding)?,
                 }
             }
-            Layer::MaxPool { kernel, stride } => {
+            Layer::MaxPool {
+                kernel,
+                stride,
+                padding,
+            } => {
                 let (c, h, w) = map(input)?;
                 Shape::Map {
                     c,
-                    h: window(h, kernel, stride, 0)?,
-                    w: window(w, kernel, stride, 0)?,
+                    h: window(h, kernel, stride, padding)?,
+                    w: window(w, kernel, stride, padding)?,
                 }
             }
             Layer::Residual { out, stride } => {

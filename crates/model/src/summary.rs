@@ -112,7 +112,11 @@ fn describe(layer: &Layer) -> String {
             let bias = if bias { "" } else { ", no bias" };
             format!("conv {out}@{kernel}×{kernel} s{stride} p{padding}{bias}")
         }
-        Layer::MaxPool { kernel, stride } => format!("max_pool {kernel}×{kernel} s{stride}"),
+        Layer::MaxPool {
+            kernel,
+            stride,
+            padding,
+        } => format!("max_pool {kernel}×{kernel} s{stride} p{padding}"),
         Layer::Dropout { p } => format!("dropout {p}"),
         Layer::Linear { out } => format!("linear {out}"),
         Layer::Residual { out, stride } => format!("residual {out} s{stride}"),

@@ -4,6 +4,7 @@
 use crate::optimizer::{OptimizerConfig, OptimizerKind};
 use crate::schedule::{LrSchedule, ScheduleKind};
 use inkstone_data::augment::Augment;
+use inkstone_data::Recipe;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -11,8 +12,21 @@ use serde::{Deserialize, Serialize};
 pub struct TrainConfig {
     /// A built-in model name (`lenet5`, `digitcnn`, `resnet18`) or a spec JSON file.
     pub model: String,
-    /// The `--data` source: `mnist` (embedded) or a folder of MNIST IDX files.
+    /// The `--data` source: `mnist` (embedded), an `.inkd` packed file, a folder of MNIST IDX
+    /// files, Chinese MNIST, CASIA `.gnt`/`.pot`, an image folder or a CSV index.
     pub data: String,
+    /// Where the held-out split comes from when `data` has none of its own.
+    #[serde(default)]
+    pub test_data: Option<String>,
+    /// The input recipe; `None` = the packed file's, or the model's default.
+    #[serde(default)]
+    pub recipe: Option<Recipe>,
+    /// Classes for sources with file labels (built-in name or file); `None` = the source's.
+    #[serde(default)]
+    pub charset: Option<String>,
+    /// Skip (and count) records whose label is not in the charset instead of failing.
+    #[serde(default)]
+    pub skip_unknown: bool,
     pub epochs: usize,
     pub batch_size: usize,
     pub optimizer: OptimizerConfig,
@@ -69,7 +83,12 @@ impl TrainConfig {
         TrainConfig {
             model: model.to_string(),
             data: "mnist".into(),
-            epochs: 10,
+            test_data: None,
+            recipe: None,
+            charset: None,
+            skip_unknown: false,
+            // The HCCR seed trains ResNet-18 for 20 epochs.
+            epochs: if model == "resnet18" { 20 } else { 10 },
             batch_size,
             optimizer,
             lr,
@@ -77,7 +96,12 @@ impl TrainConfig {
             seed: 42,
             // The digit CNN has the capacity to overfit MNIST; distortions are what take it
             // past 99.5%. LeNet-5 is the classic, trained as published: plain.
-            augment: (model == "digitcnn").then(Augment::digits),
+            augment: match model {
+                "digitcnn" => Some(Augment::digits()),
+                // Characters from few writers (or synthetic ones) need every distortion.
+                "resnet18" => Some(Augment::characters()),
+                _ => None,
+            },
             max_steps_per_epoch: None,
         }
     }

@@ -2,9 +2,9 @@
 //! prepared set.
 
 use crate::batch::make_batch;
-use crate::prepare::PreparedSet;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
+use inkstone_data::packed::PackedSet;
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::Network;
 use serde::Serialize;
@@ -25,12 +25,12 @@ pub struct Evaluation {
 /// Evaluates `network` (use the inner, non-autodiff backend) in batches of `batch_size`.
 pub fn evaluate<B: Backend>(
     network: &Network<B>,
-    set: &PreparedSet,
+    set: &PackedSet,
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
 ) -> Evaluation {
-    let k = set.classes;
+    let k = set.classes();
     let mut confusion = vec![vec![0u32; k]; k];
     let (mut loss_sum, mut top5_hits) = (0f64, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
@@ -43,7 +43,7 @@ pub fn evaluate<B: Backend>(
             .to_vec()
             .expect("f32 logits");
         for (row, &i) in values.chunks_exact(k).zip(chunk) {
-            let truth = set.labels[i] as usize;
+            let truth = set.label(i) as usize;
             loss_sum -= row[truth] as f64;
             let ranked = rank(row, 5);
             confusion[truth][ranked[0]] += 1;

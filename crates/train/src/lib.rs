@@ -6,7 +6,6 @@ pub mod batch;
 pub mod config;
 pub mod evaluate;
 pub mod optimizer;
-pub mod prepare;
 pub mod rundir;
 pub mod schedule;
 pub mod trainer;

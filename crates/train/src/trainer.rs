@@ -2,24 +2,24 @@
 //! rate, periodic progress reports, an evaluation on the held-out split after every epoch, and
 //! bundles written to the run directory (`last` every epoch, `best` when top-1 improves).
 
-use crate::batch::{make_batch, EpochAugment};
+use crate::batch::{EpochAugment, Loader};
 use crate::evaluate::{evaluate, Evaluation};
-use crate::prepare::PreparedSet;
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
+use inkstone_data::packed::{permutation, PackedSet};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Provenance};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde_json::json;
 use std::time::Instant;
 
 /// Progress read off the device every this many steps (reading sooner stalls a GPU).
 const REPORT_EVERY: usize = 10;
+/// Threads building batches (decode from the map, augment, normalise) ahead of the step.
+const LOADER_THREADS: usize = 2;
 
 #[derive(Clone, Debug)]
 pub struct StepReport {
@@ -73,8 +73,8 @@ pub struct TrainJob<'a> {
     pub spec: &'a ModelSpec,
     pub recipe: &'a Recipe,
     pub charset: &'a Charset,
-    pub train: &'a PreparedSet,
-    pub test: &'a PreparedSet,
+    pub train: &'a PackedSet,
+    pub test: &'a PackedSet,
 }
 
 /// The outcome: the final network and its last evaluation.
@@ -106,14 +106,14 @@ pub fn train<B: AutodiffBackend>(
         .max_steps_per_epoch
         .map_or(full_steps, |m| m.min(full_steps));
     let total_steps = steps * config.epochs;
-    let mut order: Vec<usize> = (0..job.train.len()).collect();
     let mut best_top1 = -1.0;
     let mut last = None;
     for epoch in 1..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
         // Seeded per epoch, so a run (and later a resumed run) sees the same order.
         let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(epoch_seed));
+        let order = permutation(job.train.len(), epoch_seed);
+        let batches: Vec<&[usize]> = order.chunks(batch).take(steps).collect();
         let augment = config.augment.as_ref().map(|augment| EpochAugment {
             augment,
             epoch_seed,
@@ -121,38 +121,51 @@ pub fn train<B: AutodiffBackend>(
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0i64, 0usize);
         let mut pending = Vec::with_capacity(REPORT_EVERY);
-        for (step, indices) in order.chunks(batch).take(steps).enumerate() {
-            let global = (epoch - 1) * steps + step;
-            let lr = config.lr.at(global, total_steps, steps);
-            let b = make_batch::<B>(job.train, indices, job.recipe, augment.as_ref(), device);
-            let logits = network.forward(b.images);
-            let loss = loss_fn.forward(logits.clone(), b.labels.clone());
-            let hits = logits
-                .argmax(1)
-                .squeeze_dim::<1>(1)
-                .equal(b.labels)
-                .int()
-                .sum();
-            pending.push((loss.clone().detach(), hits, indices.len()));
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
-            network = optimizer.step(lr, network, grads);
-            seen += indices.len();
-            if pending.len() == REPORT_EVERY || step + 1 == steps {
-                for (l, h, n) in pending.drain(..) {
-                    loss_sum += l.into_scalar().elem::<f64>() * n as f64;
-                    correct += h.into_scalar().elem::<i64>();
+        network = std::thread::scope(|scope| {
+            let mut network = network;
+            let loader = Loader::spawn(
+                scope,
+                job.train,
+                &batches,
+                job.recipe,
+                augment,
+                LOADER_THREADS,
+            );
+            for (step, host) in loader.enumerate() {
+                let global = (epoch - 1) * steps + step;
+                let lr = config.lr.at(global, total_steps, steps);
+                let n = host.len();
+                let b = host.to_device::<B>(device);
+                let logits = network.forward(b.images);
+                let loss = loss_fn.forward(logits.clone(), b.labels.clone());
+                let hits = logits
+                    .argmax(1)
+                    .squeeze_dim::<1>(1)
+                    .equal(b.labels)
+                    .int()
+                    .sum();
+                pending.push((loss.clone().detach(), hits, n));
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                network = optimizer.step(lr, network, grads);
+                seen += n;
+                if pending.len() == REPORT_EVERY || step + 1 == steps {
+                    for (l, h, n) in pending.drain(..) {
+                        loss_sum += l.into_scalar().elem::<f64>() * n as f64;
+                        correct += h.into_scalar().elem::<i64>();
+                    }
+                    observer.step(&StepReport {
+                        epoch,
+                        step: step + 1,
+                        steps,
+                        loss: loss_sum / seen as f64,
+                        accuracy: correct as f64 / seen as f64,
+                        lr,
+                        images_per_sec: seen as f64 / started.elapsed().as_secs_f64(),
+                    });
                 }
-                observer.step(&StepReport {
-                    epoch,
-                    step: step + 1,
-                    steps,
-                    loss: loss_sum / seen as f64,
-                    accuracy: correct as f64 / seen as f64,
-                    lr,
-                    images_per_sec: seen as f64 / started.elapsed().as_secs_f64(),
-                });
             }
-        }
+            network
+        });
         let train_seconds = started.elapsed().as_secs_f64();
         let inner = network.valid();
         let test = evaluate(&inner, job.test, job.recipe, 256, device);

@@ -3,14 +3,14 @@
 
 use burn::backend::{Autodiff, Flex};
 use inkstone_data::mnist::Split;
+use inkstone_data::packed::PackedSet;
 use inkstone_data::{embedded, Recipe};
 use inkstone_model::builtin::builtin;
 use inkstone_model::WeightMap;
-use inkstone_train::prepare::PreparedSet;
 use inkstone_train::trainer::TrainJob;
 use inkstone_train::{train, RunDir, TrainConfig};
 
-fn run(config: &TrainConfig, train_set: &PreparedSet, test_set: &PreparedSet) -> (WeightMap, f64) {
+fn run(config: &TrainConfig, train_set: &PackedSet, test_set: &PackedSet) -> (WeightMap, f64) {
     let dir = tempfile::tempdir().unwrap();
     let spec = builtin(&config.model, 10, 28).unwrap();
     let recipe = Recipe::mnist();
@@ -31,8 +31,8 @@ fn run(config: &TrainConfig, train_set: &PreparedSet, test_set: &PreparedSet) ->
 #[test]
 fn same_seed_same_weights_other_seed_other_weights() {
     let recipe = Recipe::mnist();
-    let train_set = PreparedSet::new(&embedded::load(Split::Train), &recipe);
-    let test_set = PreparedSet::new(&embedded::load(Split::Test), &recipe);
+    let train_set = PackedSet::prepare(&embedded::load(Split::Train), &recipe, "mnist");
+    let test_set = PackedSet::prepare(&embedded::load(Split::Test), &recipe, "mnist");
     let mut config = TrainConfig::defaults_for("lenet5");
     config.epochs = 2;
     config.max_steps_per_epoch = Some(25);

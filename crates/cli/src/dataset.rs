@@ -1,0 +1,99 @@
+//! `--data` arguments → prepared sets, shared by train, eval and the data verbs.
+
+use anyhow::{bail, Result};
+use inkstone_data::charset::UnknownLabels;
+use inkstone_data::mnist::Split;
+use inkstone_data::packed::PackedSet;
+use inkstone_data::source::{DataSource, LabelOptions, Loaded};
+use inkstone_data::{Charset, Recipe};
+
+/// Label options from the `--charset` / `--skip-unknown` flags.
+pub fn label_options(charset: Option<&str>, skip_unknown: bool) -> Result<LabelOptions> {
+    Ok(LabelOptions {
+        charset: charset.map(Charset::resolve).transpose()?,
+        skip_unknown,
+    })
+}
+
+/// Reads `arg` (its own `:split`, else `split`), reporting skipped labels on stderr.
+pub fn load(arg: &str, split: Split, labels: &LabelOptions) -> Result<(Loaded, String)> {
+    let (source, named) = DataSource::parse(arg);
+    let split = named.unwrap_or(split);
+    let mut unknown = UnknownLabels::new(labels.skip_unknown);
+    let loaded = source.load(split, labels, &mut unknown)?;
+    if unknown.skipped > 0 {
+        eprintln!(
+            "{source}: skipped {} records with labels outside the charset (e.g. {})",
+            unknown.skipped,
+            unknown.examples.join(" ")
+        );
+    }
+    let name = if source.has_splits() {
+        format!(
+            "{arg}{}",
+            if named.is_some() {
+                String::new()
+            } else {
+                format!(":{split}")
+            }
+        )
+    } else {
+        arg.to_string()
+    };
+    Ok((loaded, name))
+}
+
+/// The recipe a raw set gets when none is given: MNIST's construction for digits, the
+/// character recipe at the model's input side otherwise.
+pub fn default_recipe(charset: &Charset, side: u32) -> Recipe {
+    if charset.name == "digits" && side == 28 {
+        Recipe::mnist()
+    } else {
+        Recipe::characters(side)
+    }
+}
+
+pub fn charset_of(loaded: &Loaded) -> &Charset {
+    match loaded {
+        Loaded::Raw(d) => &d.charset,
+        Loaded::Packed(p) => &p.meta.charset,
+    }
+}
+
+/// Prepares a loaded set with `recipe`; a packed set must have been packed with it.
+pub fn prepare(loaded: Loaded, recipe: &Recipe, name: &str) -> Result<PackedSet> {
+    match loaded {
+        Loaded::Raw(dataset) => {
+            if dataset.is_empty() {
+                bail!("{name}: no samples");
+            }
+            Ok(PackedSet::prepare(&dataset, recipe, name))
+        }
+        Loaded::Packed(set) => {
+            if set.meta.recipe != *recipe {
+                bail!(
+                    "{name}: packed with recipe {} but the model uses {}; repack it with `inkstone data pack`",
+                    serde_json::to_string(&set.meta.recipe)?,
+                    serde_json::to_string(recipe)?
+                );
+            }
+            Ok(set)
+        }
+    }
+}
+
+/// The held-out source: `--test-data`, else the data's own test split.
+pub fn test_source(data: &str, test_data: Option<&str>) -> Result<String> {
+    if let Some(t) = test_data {
+        return Ok(t.to_string());
+    }
+    let (source, _) = DataSource::parse(data);
+    if !source.has_splits() {
+        bail!("{data}: this source has no test split of its own; name one with --test-data");
+    }
+    let base = data
+        .strip_suffix(":train")
+        .or_else(|| data.strip_suffix(":test"))
+        .unwrap_or(data);
+    Ok(format!("{base}:test"))
+}

@@ -1,0 +1,171 @@
+//! How much a synthetic writer varies: every knob is a range sampled per image or per stroke.
+
+use serde::{Deserialize, Serialize};
+
+/// A closed range `[low, high]`, sampled uniformly. A reversed range is sampled all the same.
+pub type Span = [f32; 2];
+
+/// The writer's variation. Lengths are fractions of the character's box (its 1024 units, as
+/// drawn on the page), angles are radians. `Default` looks like careful pen handwriting;
+/// `SynthStyle::none()` writes the medians exactly.
+///
+/// In JSON every field is optional: `{"font_fraction": 0.3, "rotation": 0.2}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SynthStyle {
+    /// The character box's side as a fraction of the image side.
+    pub size: Span,
+    /// Pen radius, per image.
+    pub pen: Span,
+    /// Pen radius change along a stroke (pressure), as a fraction of the radius.
+    pub pressure: f32,
+    /// Amplitude of the smooth wobble along each stroke.
+    pub jitter: Span,
+    /// Largest shift of a whole stroke, each axis.
+    pub stroke_shift: f32,
+    /// Largest rotation of a whole stroke about its middle.
+    pub stroke_rotation: f32,
+    /// Largest relative change of a stroke's length (scaled about its middle).
+    pub stroke_scale: f32,
+    /// Chance that a stroke ends in a flick towards the next stroke, as a lifting pen leaves.
+    pub hook_chance: f32,
+    /// Length of such a flick.
+    pub hook_length: Span,
+    /// Largest rotation of the whole character.
+    pub rotation: f32,
+    /// Horizontal and vertical scale of the whole character.
+    pub scale_x: Span,
+    pub scale_y: Span,
+    /// Largest horizontal shear (x += shear · y).
+    pub shear: f32,
+    /// Amplitude of the smooth random displacement field over the whole character.
+    pub elastic: Span,
+    /// Wavelength of that field's waves.
+    pub elastic_wavelength: Span,
+    /// Gray level of the ink, per image (0 black, 255 the paper).
+    pub ink: Span,
+    /// Largest change of the ink's gray level from one stroke to the next.
+    pub ink_variation: f32,
+    /// Share of samples drawn from a font instead of strokes, when fonts are loaded.
+    pub font_fraction: f32,
+}
+
+impl Default for SynthStyle {
+    fn default() -> Self {
+        SynthStyle {
+            size: [0.72, 0.92],
+            pen: [0.016, 0.034],
+            pressure: 0.25,
+            jitter: [0.002, 0.009],
+            stroke_shift: 0.025,
+            stroke_rotation: 0.08,
+            stroke_scale: 0.12,
+            hook_chance: 0.3,
+            hook_length: [0.02, 0.06],
+            rotation: 0.1,
+            scale_x: [0.8, 1.1],
+            scale_y: [0.85, 1.1],
+            shear: 0.2,
+            elastic: [0.0, 0.03],
+            elastic_wavelength: [0.6, 1.6],
+            ink: [0.0, 90.0],
+            ink_variation: 20.0,
+            font_fraction: 0.2,
+        }
+    }
+}
+
+impl SynthStyle {
+    /// No variation at all: the medians as written, black, a mid-width pen, the box filling
+    /// 80% of the image.
+    pub fn none() -> Self {
+        SynthStyle {
+            size: [0.8, 0.8],
+            pen: [0.025, 0.025],
+            pressure: 0.0,
+            jitter: [0.0, 0.0],
+            stroke_shift: 0.0,
+            stroke_rotation: 0.0,
+            stroke_scale: 0.0,
+            hook_chance: 0.0,
+            hook_length: [0.0, 0.0],
+            rotation: 0.0,
+            scale_x: [1.0, 1.0],
+            scale_y: [1.0, 1.0],
+            shear: 0.0,
+            elastic: [0.0, 0.0],
+            elastic_wavelength: [1.0, 1.0],
+            ink: [0.0, 0.0],
+            ink_variation: 0.0,
+            font_fraction: 0.0,
+        }
+    }
+
+    /// Checks that every value is finite and within sense, naming the first that is not.
+    pub fn validate(&self) -> Result<(), String> {
+        let spans = [
+            ("size", self.size, 0.05, 1.0),
+            ("pen", self.pen, 0.0, 0.2),
+            ("jitter", self.jitter, 0.0, 0.2),
+            ("hook_length", self.hook_length, 0.0, 0.3),
+            ("scale_x", self.scale_x, 0.1, 3.0),
+            ("scale_y", self.scale_y, 0.1, 3.0),
+            ("elastic", self.elastic, 0.0, 0.2),
+            ("elastic_wavelength", self.elastic_wavelength, 0.05, 100.0),
+            ("ink", self.ink, 0.0, 254.0),
+        ];
+        for (name, [a, b], low, high) in spans {
+            if !(a.is_finite() && b.is_finite() && a <= b && a >= low && b <= high) {
+                return Err(format!(
+                    "{name} is [{a}, {b}]: expected low ≤ high within [{low}, {high}]"
+                ));
+            }
+        }
+        let scalars = [
+            ("pressure", self.pressure, 0.9),
+            ("stroke_shift", self.stroke_shift, 0.3),
+            ("stroke_rotation", self.stroke_rotation, 1.0),
+            ("stroke_scale", self.stroke_scale, 0.9),
+            ("hook_chance", self.hook_chance, 1.0),
+            ("rotation", self.rotation, 1.6),
+            ("shear", self.shear, 1.0),
+            ("ink_variation", self.ink_variation, 255.0),
+            ("font_fraction", self.font_fraction, 1.0),
+        ];
+        for (name, v, high) in scalars {
+            if !(v.is_finite() && (0.0..=high).contains(&v)) {
+                return Err(format!("{name} is {v}: expected a number in [0, {high}]"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_json_fills_in_defaults_and_typos_are_refused() {
+        let style: SynthStyle = serde_json::from_str(r#"{"rotation": 0.2}"#).unwrap();
+        assert_eq!(style.rotation, 0.2);
+        assert_eq!(style.pen, SynthStyle::default().pen);
+        assert!(serde_json::from_str::<SynthStyle>(r#"{"rotaton": 0.2}"#).is_err());
+    }
+
+    #[test]
+    fn validate_names_the_bad_field() {
+        assert!(SynthStyle::default().validate().is_ok());
+        assert!(SynthStyle::none().validate().is_ok());
+        let style = SynthStyle {
+            scale_x: [1.2, 0.9],
+            ..SynthStyle::default()
+        };
+        assert!(style.validate().unwrap_err().starts_with("scale_x"));
+        let style = SynthStyle {
+            font_fraction: f32::NAN,
+            ..SynthStyle::default()
+        };
+        assert!(style.validate().unwrap_err().starts_with("font_fraction"));
+    }
+}
