@@ -188,7 +188,7 @@ impl GrayNorm {
             let mapped_mean =
                 |gamma: f64| ink.iter().map(|(v, n)| v.powf(gamma) * n).sum::<f64>() / total;
             // The mapped mean falls as γ grows; bounded so one odd image cannot blow it up.
-            let (mut lo, mut hi) = (0.2f64, 5.0f64);
+            let (mut lo, mut hi) = (0.1f64, 10.0f64);
             for _ in 0..30 {
                 let mid = (lo * hi).sqrt();
                 if mapped_mean(mid) > target {
