@@ -146,7 +146,8 @@ fn grid(
         .map(|r| present[(r as f64 * step) as usize])
         .collect();
     let gap = 2;
-    let width = (cols as u32 + 1) * (CELL + gap) + gap;
+    let widest = chosen.iter().map(|&c| by_class[c].len()).max().unwrap_or(0);
+    let width = (widest as u32 + 1) * (CELL + gap) + gap;
     let height = chosen.len() as u32 * (CELL + gap) + gap;
     let mut canvas = GrayImage::from_pixel(width, height, Luma([128]));
     let library = StrokeLibrary::embedded();

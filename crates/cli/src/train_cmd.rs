@@ -62,9 +62,10 @@ pub struct TrainArgs {
     momentum: Option<f64>,
     #[arg(long)]
     label_smoothing: Option<f32>,
-    /// Random affine distortion of training digits (default: on for digitcnn, off otherwise).
-    #[arg(long)]
-    augment: Option<bool>,
+    /// Training distortions: digits (affine), characters (affine, elastic, stroke width,
+    /// noise) or off (default: digits for digitcnn, characters for resnet18, off otherwise).
+    #[arg(long, value_parser = parse_augment)]
+    augment: Option<AugmentChoice>,
     #[arg(long)]
     seed: Option<u64>,
     /// Cap steps per epoch (quick looks).
@@ -81,6 +82,20 @@ pub struct TrainArgs {
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| format!("`{s}`: use sgd or adamw"))
+}
+
+/// `--augment`: a preset, or none.
+#[derive(Clone)]
+struct AugmentChoice(Option<inkstone_data::augment::Augment>);
+
+fn parse_augment(s: &str) -> Result<AugmentChoice, String> {
+    use inkstone_data::augment::Augment;
+    match s {
+        "digits" => Ok(AugmentChoice(Some(Augment::digits()))),
+        "characters" => Ok(AugmentChoice(Some(Augment::characters()))),
+        "off" | "none" => Ok(AugmentChoice(None)),
+        _ => Err(format!("`{s}`: use digits, characters or off")),
+    }
 }
 
 fn parse_schedule(s: &str) -> Result<ScheduleKind, String> {
@@ -134,14 +149,8 @@ impl TrainArgs {
         set!(c.lr.warmup_epochs, self.warmup_epochs);
         set!(c.label_smoothing, self.label_smoothing);
         set!(c.seed, self.seed);
-        if let Some(on) = self.augment {
-            c.augment = on.then(|| {
-                if c.model == "resnet18" || c.charset.is_some() {
-                    inkstone_data::augment::Augment::characters()
-                } else {
-                    inkstone_data::augment::Augment::digits()
-                }
-            });
+        if let Some(AugmentChoice(augment)) = &self.augment {
+            c.augment = augment.clone();
         }
         if self.max_steps_per_epoch.is_some() {
             c.max_steps_per_epoch = self.max_steps_per_epoch;

@@ -79,6 +79,7 @@ fn eval_reports_accuracy_consistent_with_training() {
         "80 steps of LeNet-5 reach > 80% on the held-out digits, got {top1}"
     );
     assert!(e["top5"].as_f64().unwrap() >= top1);
+    assert!(e["top10"].as_f64().unwrap() >= e["top5"].as_f64().unwrap());
     assert_eq!(e["samples"], 1996);
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let best = metrics

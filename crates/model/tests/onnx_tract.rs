@@ -76,8 +76,12 @@ fn max_abs_diff(bundle: &Bundle, input: Vec<f32>, batch: usize) -> f32 {
 #[test]
 fn builtins_match_burn_in_tract_on_random_inputs() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    for name in BUILTIN_NAMES {
-        let side = default_side(name);
+    // ResNet-18 also at 112 px, where it has the paper's 7×7/2 stem and padded max-pool.
+    let cases = BUILTIN_NAMES
+        .iter()
+        .map(|&name| (name, default_side(name)))
+        .chain([("resnet18", 112)]);
+    for (name, side) in cases {
         let bundle = random_bundle(name, 10, side, &mut rng);
         for batch in [1, 3] {
             let input: Vec<f32> = (0..batch * side * side)
@@ -86,7 +90,7 @@ fn builtins_match_burn_in_tract_on_random_inputs() {
             let diff = max_abs_diff(&bundle, input, batch);
             assert!(
                 diff <= 1e-4,
-                "{name} batch {batch}: max |burn - tract| = {diff}"
+                "{name} {side}px batch {batch}: max |burn - tract| = {diff}"
             );
         }
     }

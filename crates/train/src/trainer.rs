@@ -201,7 +201,7 @@ fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
     let record = json!({
         "kind": "epoch", "epoch": r.epoch, "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
         "test_loss": r.test.loss, "test_top1": r.test.top1, "test_top5": r.test.top5,
-        "images_per_sec": r.images_per_sec, "seconds": r.seconds,
+        "test_top10": r.test.top10, "images_per_sec": r.images_per_sec, "seconds": r.seconds,
     });
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
