@@ -57,6 +57,11 @@ pub struct Augment {
     /// draws its own in `[0, this]`. 0 = off.
     #[serde(default)]
     pub noise_sigma: f32,
+    /// The image side the pixel lengths above are meant for; other sizes get them scaled in
+    /// proportion (a 0.75 px erosion that thins a 64 px glyph would erase a 32 px one).
+    /// 0 = lengths are absolute.
+    #[serde(default)]
+    pub reference_side: u32,
 }
 
 impl Augment {
@@ -87,6 +92,7 @@ impl Augment {
             stroke_px: 0.75,
             ink_fade: 0.3,
             noise_sigma: 8.0,
+            reference_side: 64,
         }
     }
 
@@ -98,6 +104,7 @@ impl Augment {
             elastic_alpha: self.elastic_alpha * factor,
             elastic_sigma: self.elastic_sigma * factor,
             stroke_px: self.stroke_px * factor,
+            reference_side: (self.reference_side as f32 * factor).round() as u32,
             ..self
         }
     }
@@ -105,6 +112,11 @@ impl Augment {
     /// A randomly distorted copy of `image`; the result depends only on `image`, `self` and
     /// the state of `rng`.
     pub fn apply(&self, image: &GrayImage, rng: &mut impl Rng) -> GrayImage {
+        let side = image.width().max(image.height());
+        if self.reference_side > 0 && self.reference_side != side {
+            let factor = side as f32 / self.reference_side as f32;
+            return self.clone().scaled_px(factor).apply(image, rng);
+        }
         let map = self.random_affine(rng);
         let field = (self.elastic_alpha > 0.0).then(|| {
             let (w, h) = image.dimensions();

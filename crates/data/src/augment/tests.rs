@@ -260,3 +260,29 @@ fn presets_round_trip_through_json() {
         assert_eq!(serde_json::from_str::<Augment>(&json).unwrap(), aug);
     }
 }
+
+#[test]
+fn character_lengths_follow_the_image_size() {
+    let glyph = GrayImage::from_fn(32, 32, |x, y| {
+        Luma([if (8..24).contains(&x) && (14..17).contains(&y) {
+            255
+        } else {
+            0
+        }])
+    });
+    let seeded = || rand::rngs::StdRng::seed_from_u64(11);
+    let auto = Augment::characters().apply(&glyph, &mut seeded());
+    let explicit = Augment::characters()
+        .scaled_px(0.5)
+        .apply(&glyph, &mut seeded());
+    assert_eq!(
+        auto, explicit,
+        "a 64 px preset on a 32 px image is scaled by 1/2"
+    );
+    let unscaled = Augment {
+        reference_side: 0,
+        ..Augment::characters()
+    }
+    .apply(&glyph, &mut seeded());
+    assert_ne!(auto, unscaled);
+}
