@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub enum ModelCommand {
     /// Layers, output shapes, parameters and FLOPs of a built-in model or a spec file.
     Summary {
-        /// lenet5, digitcnn, resnet18, or a ModelSpec JSON file.
+        /// lenet5, digitcnn, charcnn, resnet18, or a ModelSpec JSON file.
         model: String,
         /// Number of classes (built-ins only).
         #[arg(long, default_value_t = 10)]
@@ -26,7 +26,7 @@ pub enum ModelCommand {
     /// Write an untrained bundle (fresh random weights): for trying the service, export and
     /// benchmarks before a model is trained, as torchvision's `weights=None`.
     Init {
-        /// lenet5, digitcnn, resnet18, or a ModelSpec JSON file.
+        /// lenet5, digitcnn, charcnn, resnet18, or a ModelSpec JSON file.
         model: String,
         #[arg(long, default_value_t = 10)]
         classes: usize,

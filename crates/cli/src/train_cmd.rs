@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct TrainArgs {
-    /// Built-in model (lenet5, digitcnn, resnet18) or a ModelSpec JSON file.
+    /// Built-in model (lenet5, digitcnn, charcnn, resnet18) or a ModelSpec JSON file.
     #[arg(long, default_value = "lenet5")]
     model: String,
     /// `mnist` (embedded 10 000 digits), an `.inkd` packed file, a folder of MNIST IDX files,

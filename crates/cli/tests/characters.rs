@@ -255,3 +255,52 @@ fn real_chinese_mnist_packs_by_writer() {
         stdout(&out)
     );
 }
+
+#[test]
+fn online_pot_strokes_are_drawn_and_read_through_the_charset() {
+    use inkstone_data::pot::PotWriter;
+    use inkstone_data::synth::StrokeLibrary;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let charset = charset_file(d);
+    let pot = d.join("online.pot");
+    let mut w = PotWriter::create(&pot).unwrap();
+    for ch in CHARS {
+        let strokes: Vec<Vec<[f32; 2]>> = StrokeLibrary::embedded()
+            .get(ch)
+            .unwrap()
+            .iter()
+            .map(|s| s.iter().map(|p| [p[0].round(), p[1].round()]).collect())
+            .collect();
+        w.write_char(ch, &strokes).unwrap();
+    }
+    w.finish().unwrap();
+    let grid = d.join("pot.png");
+    let out = inkstone(&[
+        "data",
+        "info",
+        s(&pot),
+        "--charset",
+        s(&charset),
+        "--grid",
+        s(&grid),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("5 samples"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("image width min 128"),
+        "drawn at 128 px: {}",
+        stdout(&out)
+    );
+    // The sample cells (right of the label column) hold ink, not blank pages.
+    let img = image::open(&grid).unwrap().to_luma8();
+    let dark = img
+        .enumerate_pixels()
+        .filter(|(x, _, p)| *x >= 68 && p.0[0] < 64)
+        .count();
+    assert!(dark > 500, "{dark} dark pixels");
+    let bytes = std::fs::read(&pot).unwrap();
+    std::fs::write(&pot, &bytes[..bytes.len() - 3]).unwrap();
+    let out = inkstone(&["data", "info", s(&pot), "--charset", s(&charset)]);
+    assert_fails_with(&out, &["online.pot", "byte"]);
+}

@@ -4,13 +4,14 @@
 use crate::spec::{Layer, ModelSpec};
 
 /// Names accepted by [`builtin`].
-pub const BUILTIN_NAMES: &[&str] = &["lenet5", "digitcnn", "resnet18"];
+pub const BUILTIN_NAMES: &[&str] = &["lenet5", "digitcnn", "charcnn", "resnet18"];
 
 /// A built-in spec for `classes` classes on `side`×`side` 1-channel input.
 pub fn builtin(name: &str, classes: usize, side: usize) -> Option<ModelSpec> {
     let layers = match name {
         "lenet5" => lenet5(classes),
         "digitcnn" => digit_cnn(classes),
+        "charcnn" => char_cnn(classes),
         "resnet18" => resnet18(classes, side),
         _ => return None,
     };
@@ -26,6 +27,7 @@ pub fn builtin(name: &str, classes: usize, side: usize) -> Option<ModelSpec> {
 pub fn default_side(name: &str) -> usize {
     match name {
         "resnet18" => 64,
+        "charcnn" => 32,
         _ => 28,
     }
 }
@@ -101,6 +103,38 @@ fn digit_cnn(classes: usize) -> Vec<Layer> {
         Layer::Linear { out: 256 },
         Layer::Relu,
         Layer::Dropout { p: 0.5 },
+        Layer::Linear { out: classes },
+    ]);
+    layers
+}
+
+/// A CPU-sized network for thousands of character classes on 32–64 px input: three
+/// conv-BN-ReLU pairs with pooling (32, 64, 128 channels) and a linear classifier straight
+/// from the pooled maps. The digit CNN's 256-unit bottleneck with dropout 0.5 stalls at
+/// chance for 3 755 classes (measured: 700 steps without leaving ln 3755).
+fn char_cnn(classes: usize) -> Vec<Layer> {
+    let pair = |out| {
+        [
+            Layer::Conv {
+                out,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: false,
+            },
+            Layer::BatchNorm,
+            Layer::Relu,
+        ]
+    };
+    let mut layers = Vec::new();
+    for out in [32, 64, 128] {
+        layers.extend(pair(out));
+        layers.extend(pair(out));
+        layers.push(pool());
+    }
+    layers.extend([
+        Layer::Flatten,
+        Layer::Dropout { p: 0.2 },
         Layer::Linear { out: classes },
     ]);
     layers

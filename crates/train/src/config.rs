@@ -106,3 +106,27 @@ impl TrainConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `configs/hccr-seed-resnet18-112.json` is the HCCR seed's training as an inkstone
+    /// config: ResNet-18 on 112 px, SGD momentum 0.9, weight decay 1e-4, its poly schedule,
+    /// batch 32, 20 epochs.
+    #[test]
+    fn the_seed_config_file_parses_and_matches_the_resnet18_defaults() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../configs/hccr-seed-resnet18-112.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let c: TrainConfig = serde_json::from_str(&text).unwrap();
+        let d = TrainConfig::defaults_for("resnet18");
+        assert_eq!((c.epochs, c.batch_size), (20, 32));
+        assert_eq!(c.optimizer, d.optimizer);
+        assert_eq!(c.lr, d.lr);
+        assert_eq!(c.recipe, Some(Recipe::characters(112)));
+        assert_eq!(c.charset.as_deref(), Some("gb2312-1"));
+    }
+}
