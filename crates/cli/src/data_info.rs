@@ -199,6 +199,13 @@ pub fn save_png_atomically(img: &GrayImage, path: &std::path::Path) -> Result<()
         .with_context(|| path.display().to_string())?;
     img.save_with_format(temp.path(), image::ImageFormat::Png)
         .with_context(|| path.display().to_string())?;
+    // Temporary files are private (0600); a picture to look at is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .with_context(|| path.display().to_string())?;
+    }
     temp.persist(path)
         .with_context(|| path.display().to_string())?;
     Ok(())

@@ -333,6 +333,13 @@ impl PackWriter {
             .map_err(|e| DataError::io(&path, e.into_error()))?;
         file.seek(SeekFrom::Start(16)).map_err(io)?;
         file.write_all(&self.count.to_le_bytes()).map_err(io)?;
+        // Temporary files are private (0600); a dataset is not.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io)?;
+        }
         file.sync_all().map_err(io)?;
         self.temp
             .persist(&path)
@@ -396,6 +403,12 @@ mod tests {
         assert_eq!(mapped.class_counts(), vec![3, 3, 3, 3, 3, 2, 2, 2, 2, 2]);
         // Only the finished file is left in the directory.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644, "readable like any other file");
+        }
     }
 
     #[test]
