@@ -2,11 +2,12 @@
 
 use crate::dataset;
 use crate::device::DeviceChoice;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::mnist::Split;
 use inkstone_model::Bundle;
-use inkstone_train::evaluate::EvaluationReport;
+use inkstone_train::evaluate::{evaluate_with_errors, EvaluationReport};
+use inkstone_train::report::{write_report, ReportInput};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -26,6 +27,10 @@ pub struct EvalArgs {
     /// Print the evaluation as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write a report into this folder: confusion heatmap, per-class accuracy (CSV), a
+    /// gallery of misrecognised samples (PNG) and an index.html over them.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
 }
 
 pub fn run(args: EvalArgs) -> Result<()> {
@@ -46,9 +51,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let set = dataset::prepare(loaded, &bundle.recipe, &name)?;
-    let evaluation = crate::with_backend!(args.device, |B, device| {
+    let (evaluation, errors) = crate::with_backend!(args.device, |B, device| {
         let network = bundle.network::<B>(&device)?;
-        inkstone_train::evaluate::<B>(&network, &set, &bundle.recipe, args.batch_size, &device)
+        evaluate_with_errors::<B>(&network, &set, &bundle.recipe, args.batch_size, &device)
     });
     if args.json {
         println!("{}", serde_json::to_string(&evaluation)?);
@@ -60,6 +65,24 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 evaluation: &evaluation,
                 charset: &bundle.charset
             }
+        );
+    }
+    if let Some(dir) = &args.report {
+        let title = format!("{} on {name}", args.bundle.display());
+        let input = ReportInput {
+            title: &title,
+            evaluation: &evaluation,
+            errors: &errors,
+            set: &set,
+            charset: &bundle.charset,
+        };
+        let summary = write_report(dir, &input)
+            .with_context(|| format!("writing the report into {}", dir.display()))?;
+        eprintln!(
+            "report: {} ({} misrecognised, {} shown)",
+            dir.join("index.html").display(),
+            summary.errors,
+            summary.shown
         );
     }
     Ok(())

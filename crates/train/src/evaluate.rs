@@ -25,6 +25,15 @@ pub struct Evaluation {
     pub confusion: Vec<Vec<u32>>,
 }
 
+/// One misrecognised sample: where it is in the set, its class and the network's three best
+/// guesses with their probabilities.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Misrecognised {
+    pub index: usize,
+    pub truth: usize,
+    pub top: Vec<(usize, f32)>,
+}
+
 /// Evaluates `network` (use the inner, non-autodiff backend) in batches of `batch_size`.
 pub fn evaluate<B: Backend>(
     network: &Network<B>,
@@ -32,6 +41,48 @@ pub fn evaluate<B: Backend>(
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
+) -> Evaluation {
+    evaluate_with(network, set, recipe, batch_size, device, |_, _, _| {})
+}
+
+/// [`evaluate`], and every misrecognised sample with its top-3, in set order.
+pub fn evaluate_with_errors<B: Backend>(
+    network: &Network<B>,
+    set: &PackedSet,
+    recipe: &Recipe,
+    batch_size: usize,
+    device: &B::Device,
+) -> (Evaluation, Vec<Misrecognised>) {
+    let mut errors = Vec::new();
+    let evaluation = evaluate_with(
+        network,
+        set,
+        recipe,
+        batch_size,
+        device,
+        |i, row, ranked| {
+            let truth = set.label(i) as usize;
+            if ranked[0] != truth {
+                let top = ranked.iter().take(3).map(|&c| (c, row[c].exp())).collect();
+                errors.push(Misrecognised {
+                    index: i,
+                    truth,
+                    top,
+                });
+            }
+        },
+    );
+    (evaluation, errors)
+}
+
+/// The evaluation loop; `on_sample(index, log_probs, ranked top-10)` sees every sample.
+fn evaluate_with<B: Backend>(
+    network: &Network<B>,
+    set: &PackedSet,
+    recipe: &Recipe,
+    batch_size: usize,
+    device: &B::Device,
+    mut on_sample: impl FnMut(usize, &[f32], &[usize]),
 ) -> Evaluation {
     let k = set.classes();
     let mut confusion = vec![vec![0u32; k]; k];
@@ -52,6 +103,7 @@ pub fn evaluate<B: Backend>(
             confusion[truth][ranked[0]] += 1;
             top5_hits += ranked.iter().take(5).any(|&r| r == truth) as usize;
             top10_hits += ranked.contains(&truth) as usize;
+            on_sample(i, row, &ranked);
         }
     }
     let per_class: Vec<(usize, usize)> = confusion

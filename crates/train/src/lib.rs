@@ -6,6 +6,8 @@ pub mod batch;
 pub mod config;
 pub mod evaluate;
 pub mod optimizer;
+pub mod plots;
+pub mod report;
 pub mod rundir;
 pub mod schedule;
 pub mod trainer;

@@ -4,6 +4,7 @@
 
 use crate::batch::{EpochAugment, Loader};
 use crate::evaluate::{evaluate, Evaluation};
+use crate::plots::{write_training_plots, LrCurve};
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -106,6 +107,7 @@ pub fn train<B: AutodiffBackend>(
         .max_steps_per_epoch
         .map_or(full_steps, |m| m.min(full_steps));
     let total_steps = steps * config.epochs;
+    let lr_curve = LrCurve::new(&config.lr, config.epochs, steps);
     let mut best_top1 = -1.0;
     let mut last = None;
     for epoch in 1..=config.epochs {
@@ -181,6 +183,7 @@ pub fn train<B: AutodiffBackend>(
             best,
         };
         log_epoch(run, &report)?;
+        update_plots(run, &lr_curve);
         let bundle = make_bundle(&network, job, epoch, &report)?;
         save(&bundle, &run.last_bundle())?;
         if best {
@@ -207,6 +210,13 @@ fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
         path: run.path.join("metrics.jsonl"),
         source,
     })
+}
+
+/// The plots are a view of the run: one that fails is reported, never the end of training.
+fn update_plots(run: &RunDir, lr: &LrCurve) {
+    if let Err(e) = write_training_plots(&run.path, lr) {
+        eprintln!("warning: plots in {} not updated: {e}", run.path.display());
+    }
 }
 
 fn make_bundle<B: AutodiffBackend>(

@@ -1,0 +1,97 @@
+//! Reading `metrics.jsonl` back: the plots and reports draw what the run recorded, and a run
+//! that crashed mid-write leaves a torn last line that must not stop them.
+
+use serde::{Deserialize, Deserializer};
+use std::path::Path;
+
+/// One `{"kind":"epoch",…}` line of `metrics.jsonl`. Rates are fractions (0.97, not 97).
+/// A value the trainer could not write as a number (a diverged loss is NaN, which JSON
+/// writes as `null`) reads as NaN, so the rest of the line is kept.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub train_loss: f64,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub train_accuracy: f64,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub test_loss: f64,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub test_top1: f64,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub test_top5: f64,
+    #[serde(default = "nan", deserialize_with = "number_or_nan")]
+    pub test_top10: f64,
+    #[serde(default = "nan", deserialize_with = "number_or_nan")]
+    pub images_per_sec: f64,
+    #[serde(default = "nan", deserialize_with = "number_or_nan")]
+    pub seconds: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// Epoch records of a `metrics.jsonl`, and how many lines were skipped because they are not
+/// valid records (a torn last line after a crash, junk). Lines of other kinds (per-step
+/// records) and blank lines are neither kept nor counted.
+///
+/// ```no_run
+/// let (epochs, skipped) = inkstone_train::plots::read_metrics("runs/a/metrics.jsonl".as_ref())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_metrics(path: &Path) -> std::io::Result<(Vec<EpochRecord>, usize)> {
+    let bytes = std::fs::read(path)?;
+    // A write torn inside a multi-byte character must spoil only its own line.
+    Ok(parse_metrics(&String::from_utf8_lossy(&bytes)))
+}
+
+/// [`read_metrics`] on text already read.
+pub fn parse_metrics(text: &str) -> (Vec<EpochRecord>, usize) {
+    let (mut records, mut skipped) = (Vec::new(), 0);
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+            skipped += 1;
+            continue;
+        };
+        if value.get("kind").and_then(|k| k.as_str()) != Some("epoch") {
+            skipped += !value.is_object() as usize;
+            continue;
+        }
+        match EpochRecord::deserialize(value) {
+            Ok(record) => records.push(record),
+            Err(_) => skipped += 1,
+        }
+    }
+    (records, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"kind":"epoch","epoch":1,"train_loss":0.5,"train_accuracy":0.8,"test_loss":0.4,"test_top1":0.85,"test_top5":0.99,"test_top10":1.0,"images_per_sec":900.0,"seconds":2.5}"#;
+
+    #[test]
+    fn keeps_records_skips_and_counts_torn_and_junk_lines() {
+        let second = LINE.replace("\"epoch\":1", "\"epoch\":2");
+        let torn = &LINE[..LINE.len() / 2];
+        let text = format!("{LINE}\nnot json\n[1,2]\n{{\"kind\":\"epoch\",\"epoch\":\"x\"}}\n\n{{\"kind\":\"step\",\"step\":3}}\n{second}\n{torn}");
+        let (records, skipped) = parse_metrics(&text);
+        assert_eq!(records.iter().map(|r| r.epoch).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(skipped, 4, "junk, array, bad epoch, torn line");
+        assert_eq!(records[0].test_top1, 0.85);
+    }
+
+    #[test]
+    fn null_reads_as_nan_and_missing_optional_fields_too() {
+        let line = r#"{"kind":"epoch","epoch":1,"train_loss":null,"train_accuracy":0.1,"test_loss":null,"test_top1":0.1,"test_top5":0.5}"#;
+        let (records, skipped) = parse_metrics(line);
+        assert_eq!(skipped, 0);
+        assert!(records[0].train_loss.is_nan() && records[0].test_top10.is_nan());
+    }
+}
