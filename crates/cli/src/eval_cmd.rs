@@ -55,18 +55,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let network = bundle.network::<B>(&device)?;
         evaluate_with_errors::<B>(&network, &set, &bundle.recipe, args.batch_size, &device)
     });
-    if args.json {
-        println!("{}", serde_json::to_string(&evaluation)?);
-    } else {
-        println!("{} on {name}", args.bundle.display());
-        print!(
-            "{}",
-            EvaluationReport {
-                evaluation: &evaluation,
-                charset: &bundle.charset
-            }
-        );
-    }
+    // The report first: a reader that closes stdout early (`| head`) must not cost it.
     if let Some(dir) = &args.report {
         let title = format!("{} on {name}", args.bundle.display());
         let input = ReportInput {
@@ -83,6 +72,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
             dir.join("index.html").display(),
             summary.errors,
             summary.shown
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&evaluation)?);
+    } else {
+        println!("{} on {name}", args.bundle.display());
+        print!(
+            "{}",
+            EvaluationReport {
+                evaluation: &evaluation,
+                charset: &bundle.charset
+            }
         );
     }
     Ok(())
