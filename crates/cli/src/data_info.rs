@@ -187,26 +187,11 @@ fn fit(img: &GrayImage) -> GrayImage {
     cell
 }
 
-/// PNG written beside its destination and renamed into place.
+/// The grid as a PNG, written through a synced temporary file and a rename like bundles.
 pub fn save_png_atomically(img: &GrayImage, path: &std::path::Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let temp = tempfile::Builder::new()
-        .suffix(".png")
-        .tempfile_in(dir)
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
         .with_context(|| path.display().to_string())?;
-    img.save_with_format(temp.path(), image::ImageFormat::Png)
-        .with_context(|| path.display().to_string())?;
-    // Temporary files are private (0600); a picture to look at is not.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .with_context(|| path.display().to_string())?;
-    }
-    temp.persist(path)
-        .with_context(|| path.display().to_string())?;
-    Ok(())
+    inkstone_model::bundle::write_atomically(path, png.get_ref())
+        .with_context(|| path.display().to_string())
 }
