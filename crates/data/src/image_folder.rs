@@ -97,6 +97,13 @@ pub fn read_csv_index(
     Ok(files)
 }
 
+/// Whether a CSV index has a `split` column (then it has its own train/test split).
+pub fn csv_has_split_column(csv_path: &Path) -> bool {
+    csv::Reader::from_path(csv_path)
+        .and_then(|mut r| r.headers().map(|h| h.iter().any(|c| c.trim() == "split")))
+        .unwrap_or(false)
+}
+
 /// The classes of a file list when no charset is given: its distinct labels, sorted.
 pub fn charset_of(files: &[LabelledFile], name: &str) -> Charset {
     let mut labels: Vec<String> = files.iter().map(|f| f.label.clone()).collect();

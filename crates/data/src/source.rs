@@ -126,7 +126,7 @@ impl DataSource {
     pub fn has_splits(&self) -> bool {
         match self {
             DataSource::Embedded | DataSource::MnistDir(_) | DataSource::ChineseMnist(_) => true,
-            DataSource::CsvIndex(_) => true,
+            DataSource::CsvIndex(path) => image_folder::csv_has_split_column(path),
             DataSource::ImageFolder(dir) => dir.join("train").is_dir(),
             DataSource::Packed(_) | DataSource::Gnt(_) | DataSource::Pot(_) => false,
         }
@@ -178,8 +178,11 @@ impl DataSource {
                 sink(image_folder::load_files(&name, &files, &charset, unknown)?)
             }
             DataSource::CsvIndex(path) => {
-                let files = image_folder::read_csv_index(path, Some(&split.to_string()))
-                    .or_else(|_| image_folder::read_csv_index(path, None))?;
+                // Only an index with a `split` column has a test split; without one, every row
+                // is the data (never silently reused as its own test set: see `has_splits`).
+                let want = split.to_string();
+                let split = image_folder::csv_has_split_column(path).then_some(want.as_str());
+                let files = image_folder::read_csv_index(path, split)?;
                 file_list(&name, &files, labels, unknown, sink)
             }
             DataSource::ImageFolder(dir) => {
@@ -385,5 +388,14 @@ mod tests {
         assert_eq!(source, DataSource::ImageFolder(folder));
         assert!(source.has_splits());
         assert!(!DataSource::Gnt("x.gnt".into()).has_splits());
+        let with = dir.path().join("with.csv");
+        std::fs::write(&with, "path,label,split\na.png,x,train\n").unwrap();
+        let without = dir.path().join("without.csv");
+        std::fs::write(&without, "path,label\na.png,x\n").unwrap();
+        assert!(DataSource::CsvIndex(with).has_splits());
+        assert!(
+            !DataSource::CsvIndex(without).has_splits(),
+            "no test split to invent"
+        );
     }
 }
