@@ -1,0 +1,190 @@
+use super::*;
+use crate::gnt::tests::alloc_probe::largest_allocation;
+use crate::Charset;
+use std::io::Cursor;
+
+fn cross() -> Vec<Stroke> {
+    vec![
+        vec![[1000.0, 5000.0], [5000.0, 5000.0], [9000.0, 5000.0]],
+        vec![[5000.0, 1000.0], [5000.0, 9000.0]],
+    ]
+}
+
+/// A record by hand: `size` overrides the true size, `points` are written as given.
+fn raw(size: Option<u16>, tag: [u8; 4], count: u16, points: &[[i16; 2]]) -> Vec<u8> {
+    let len = (HEADER + 4 * points.len()) as u16;
+    let mut out = size.unwrap_or(len).to_le_bytes().to_vec();
+    out.extend_from_slice(&tag);
+    out.extend_from_slice(&count.to_le_bytes());
+    points.iter().for_each(|&p| push_point(&mut out, p));
+    out
+}
+
+const A: [u8; 4] = [0xB0, 0xA1, 0, 0];
+const ONE_STROKE: [[i16; 2]; 4] = [[10, 20], [30, 40], [-1, 0], [-1, -1]];
+
+/// Reads `bytes` from a file called `bad.pot`: the records before the error, the error
+/// text, and whether the iterator then ended.
+fn read_bad(bytes: &[u8]) -> (usize, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.pot");
+    std::fs::write(&path, bytes).unwrap();
+    let mut reader = PotReader::open(&path).unwrap();
+    let mut good = 0;
+    for item in reader.by_ref() {
+        match item {
+            Ok(_) => good += 1,
+            Err(e) => return (good, e.to_string(), reader.next().is_none()),
+        }
+    }
+    panic!("no error after {good} records");
+}
+
+/// A good 24-byte record followed by `bad`: the error must name bad.pot and byte 24.
+fn error_after_one(bad: &[u8]) -> String {
+    let mut bytes = raw(None, A, 1, &ONE_STROKE);
+    assert_eq!(bytes.len(), 24);
+    bytes.extend_from_slice(bad);
+    let (good, err, ended) = read_bad(&bytes);
+    assert_eq!(good, 1, "{err}");
+    assert!(err.contains("bad.pot") && err.contains("byte 24"), "{err}");
+    assert!(ended);
+    err
+}
+
+#[test]
+fn records_round_trip_through_a_created_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("round.pot");
+    let dot = vec![vec![[-1.0, 5.0]], vec![[-32768.0, 32767.0], [0.0, -1.0]]];
+    let mut writer = PotWriter::create(&path).unwrap();
+    let offsets = [
+        writer.write(A, &cross()).unwrap(),
+        writer.write_char('座', &dot).unwrap(),
+        writer.write([0, b'a', 0, 0], &cross()).unwrap(),
+    ];
+    assert!(!path.exists(), "visible before finish");
+    writer.finish().unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(offsets, [0, 8 + 4 * 8, 40 + 8 + 4 * 6]);
+
+    let records: Vec<PotRecord> = PotReader::open(&path)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0].strokes, cross());
+    assert_eq!(records[1].strokes, dot);
+    assert_eq!(
+        records.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        offsets
+    );
+    let labels: Vec<String> = records.iter().map(PotRecord::label).collect();
+    assert_eq!(labels, ["啊", "座", "<tag 00 61 00 00>"]);
+    let charset = Charset::gb2312_level1();
+    let classes: Vec<_> = labels.iter().map(|l| charset.index_of(l)).collect();
+    assert_eq!(classes, [Some(0), Some(3754), None]);
+}
+
+#[test]
+fn tablet_units_render_scaled_to_fit() {
+    let record = PotRecord {
+        offset: 0,
+        tag: A,
+        strokes: cross(),
+    };
+    let image = record.render(64);
+    let inked = |x: u32, y: u32| image.get_pixel(x, y).0[0] < 128;
+    assert!(inked(8, 32) && inked(55, 32) && inked(32, 8) && inked(32, 55));
+    assert!(!inked(8, 8) && !inked(55, 55));
+    let empty = PotRecord {
+        strokes: vec![],
+        ..record
+    };
+    assert!(empty.render(64).pixels().all(|p| p.0[0] == 255));
+}
+
+#[test]
+fn the_writer_refuses_what_would_not_read_back() {
+    let mut writer = PotWriter::new(Vec::new(), "out.pot");
+    for strokes in [
+        vec![vec![[-1.0, 0.0]]],
+        vec![vec![[5.0, 5.0]], vec![[-1.0, -1.0]]],
+        vec![vec![[0.5, 1.0]]],
+        vec![vec![[40000.0, 1.0]]],
+        vec![vec![[1.0, 1.0]], vec![]],
+        vec![vec![[1.0, 1.0]; 16_400]],
+        vec![],
+    ] {
+        let err = writer.write(A, &strokes).unwrap_err().to_string();
+        assert!(err.contains("out.pot"), "{err}");
+    }
+    assert!(writer.write_char('a', &cross()).is_err());
+    assert!(writer.finish().unwrap().is_empty());
+}
+
+#[test]
+fn a_truncated_point_list_comes_after_the_good_records() {
+    let whole = raw(None, A, 1, &ONE_STROKE);
+    let err = error_after_one(&whole[..17]);
+    assert!(
+        err.contains("truncated") && err.contains("ends after 17"),
+        "{err}"
+    );
+    let err = error_after_one(&whole[..1]);
+    assert!(err.contains("1 of 2"), "{err}");
+}
+
+#[test]
+fn a_missing_end_marker_is_an_error() {
+    let err = error_after_one(&raw(None, A, 1, &ONE_STROKE[..3]));
+    assert!(err.contains("no (-1, -1) end marker"), "{err}");
+}
+
+#[test]
+fn a_stroke_count_mismatch_is_an_error() {
+    let err = error_after_one(&raw(None, A, 2, &ONE_STROKE));
+    assert!(err.contains("stroke count says 2 but 1"), "{err}");
+    let err = error_after_one(&raw(None, A, 0, &[[-1, -1]]));
+    assert!(err.contains("no strokes"), "{err}");
+    let err = error_after_one(&raw(None, A, 1, &[[-1, 0], [-1, -1]]));
+    assert!(err.contains("stroke 0 has no points"), "{err}");
+}
+
+#[test]
+fn a_size_field_that_disagrees_is_an_error() {
+    // Too large: the end marker comes first (the trailing bytes make the size available).
+    let mut long = raw(Some(28), A, 1, &ONE_STROKE);
+    long.extend([0; 4]);
+    let err = error_after_one(&long);
+    assert!(
+        err.contains("size field says 28") && err.contains("after 24"),
+        "{err}"
+    );
+    // Too small: the record ends before its end marker.
+    let err = error_after_one(&raw(Some(20), A, 1, &ONE_STROKE));
+    assert!(
+        err.contains("no (-1, -1) end marker within the 20 bytes"),
+        "{err}"
+    );
+    let err = error_after_one(&raw(Some(6), A, 1, &ONE_STROKE));
+    assert!(err.contains("says 6 bytes"), "{err}");
+}
+
+#[test]
+fn a_huge_size_field_reads_at_most_one_record() {
+    let bytes = raw(Some(u16::MAX), A, 1, &ONE_STROKE);
+    let (items, largest) = largest_allocation(|| {
+        PotReader::new(Cursor::new(&bytes), "stream.pot").collect::<Vec<_>>()
+    });
+    assert_eq!(items.len(), 1);
+    let err = items[0].as_ref().unwrap_err().to_string();
+    assert!(
+        err.contains("stream.pot") && err.contains("byte 0"),
+        "{err}"
+    );
+    assert!(
+        largest <= usize::from(u16::MAX),
+        "allocated {largest} bytes"
+    );
+}
