@@ -13,6 +13,7 @@ mod export_cmd;
 mod model_cmd;
 mod predict_cmd;
 mod progress;
+mod report_cmd;
 mod serve_cmd;
 mod train_cmd;
 
@@ -38,6 +39,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Evaluate a bundle on a labelled set: top-1/top-5, per class, confusion matrix.
     Eval(eval_cmd::EvalArgs),
+    /// Compare training runs on one static HTML page: configs, overlaid curves, results.
+    Report(report_cmd::ReportArgs),
     /// Export a bundle to ONNX.
     Export(export_cmd::ExportArgs),
     /// Recognise image files (photos or scans of handwriting, any size, either polarity).
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),

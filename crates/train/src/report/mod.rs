@@ -6,6 +6,7 @@
 //! - `index.html`: totals, the heatmap, the most confused pairs, each shown error with its
 //!   truth and top-3 probabilities, per-class accuracy. Static: opens from disk.
 
+pub mod compare;
 pub mod confusion;
 pub mod gallery;
 mod html;
