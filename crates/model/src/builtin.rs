@@ -42,6 +42,21 @@ fn conv(out: usize, kernel: usize, padding: usize) -> Layer {
     }
 }
 
+/// Convolution without bias (the batch norm after it has one), batch norm, ReLU.
+fn conv_bn_relu(out: usize, kernel: usize, stride: usize, padding: usize) -> [Layer; 3] {
+    [
+        Layer::Conv {
+            out,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        },
+        Layer::BatchNorm,
+        Layer::Relu,
+    ]
+}
+
 fn pool() -> Layer {
     Layer::MaxPool {
         kernel: 2,
@@ -72,32 +87,12 @@ fn lenet5(classes: usize) -> Vec<Layer> {
 /// Two conv-BN-ReLU pairs per stage, two stages with pooling and dropout, then a 256-unit
 /// head: the usual ≥ 99.5% MNIST recipe.
 fn digit_cnn(classes: usize) -> Vec<Layer> {
-    let stage = |out| {
-        vec![
-            Layer::Conv {
-                out,
-                kernel: 3,
-                stride: 1,
-                padding: 1,
-                bias: false,
-            },
-            Layer::BatchNorm,
-            Layer::Relu,
-            Layer::Conv {
-                out,
-                kernel: 3,
-                stride: 1,
-                padding: 1,
-                bias: false,
-            },
-            Layer::BatchNorm,
-            Layer::Relu,
-            pool(),
-            Layer::Dropout { p: 0.25 },
-        ]
-    };
-    let mut layers = stage(32);
-    layers.extend(stage(64));
+    let mut layers = Vec::new();
+    for out in [32, 64] {
+        layers.extend(conv_bn_relu(out, 3, 1, 1));
+        layers.extend(conv_bn_relu(out, 3, 1, 1));
+        layers.extend([pool(), Layer::Dropout { p: 0.25 }]);
+    }
     layers.extend([
         Layer::Flatten,
         Layer::Linear { out: 256 },
@@ -113,23 +108,10 @@ fn digit_cnn(classes: usize) -> Vec<Layer> {
 /// from the pooled maps. The digit CNN's 256-unit bottleneck with dropout 0.5 stalls at
 /// chance for 3 755 classes (measured: 700 steps without leaving ln 3755).
 fn char_cnn(classes: usize) -> Vec<Layer> {
-    let pair = |out| {
-        [
-            Layer::Conv {
-                out,
-                kernel: 3,
-                stride: 1,
-                padding: 1,
-                bias: false,
-            },
-            Layer::BatchNorm,
-            Layer::Relu,
-        ]
-    };
     let mut layers = Vec::new();
     for out in [32, 64, 128] {
-        layers.extend(pair(out));
-        layers.extend(pair(out));
+        layers.extend(conv_bn_relu(out, 3, 1, 1));
+        layers.extend(conv_bn_relu(out, 3, 1, 1));
         layers.push(pool());
     }
     layers.extend([
@@ -146,34 +128,15 @@ fn char_cnn(classes: usize) -> Vec<Layer> {
 /// residual stages at 56 px or less).
 fn resnet18(classes: usize, side: usize) -> Vec<Layer> {
     let mut layers = if side >= 112 {
-        vec![
-            Layer::Conv {
-                out: 64,
-                kernel: 7,
-                stride: 2,
-                padding: 3,
-                bias: false,
-            },
-            Layer::BatchNorm,
-            Layer::Relu,
-            Layer::MaxPool {
-                kernel: 3,
-                stride: 2,
-                padding: 1,
-            },
-        ]
+        let mut stem = conv_bn_relu(64, 7, 2, 3).to_vec();
+        stem.push(Layer::MaxPool {
+            kernel: 3,
+            stride: 2,
+            padding: 1,
+        });
+        stem
     } else {
-        vec![
-            Layer::Conv {
-                out: 64,
-                kernel: 3,
-                stride: 1,
-                padding: 1,
-                bias: false,
-            },
-            Layer::BatchNorm,
-            Layer::Relu,
-        ]
+        conv_bn_relu(64, 3, 1, 1).to_vec()
     };
     for (out, stride) in [(64, 1), (128, 2), (256, 2), (512, 2)] {
         layers.push(Layer::Residual { out, stride });
