@@ -71,6 +71,18 @@ pub struct TrainArgs {
     /// Cap steps per epoch (quick looks).
     #[arg(long)]
     max_steps_per_epoch: Option<usize>,
+    /// Also checkpoint every N steps within an epoch (a checkpoint is always written at the end
+    /// of each epoch), for long epochs: `--resume` then loses at most N steps.
+    #[arg(long, value_name = "N")]
+    checkpoint_every: Option<usize>,
+    /// Continue the run in RUN_DIR from its last checkpoint (after a crash, kill or power cut),
+    /// with its own config.json; the result is the same as if it had never stopped.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
+        "model", "data", "test_data", "charset", "skip_unknown", "recipe", "input", "config",
+        "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
+        "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
+        "checkpoint_every", "out"])]
+    resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
@@ -155,6 +167,9 @@ impl TrainArgs {
         if self.max_steps_per_epoch.is_some() {
             c.max_steps_per_epoch = self.max_steps_per_epoch;
         }
+        if self.checkpoint_every.is_some() {
+            c.checkpoint_every_steps = self.checkpoint_every.filter(|&n| n > 0);
+        }
         Ok(c)
     }
 }
@@ -175,7 +190,34 @@ pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpe
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let config = args.config()?;
+    let (config, resumed) = match &args.resume {
+        Some(dir) => {
+            let (run, config) = RunDir::resume(dir)?;
+            if let Some(at) = inkstone_train::checkpoint::peek(dir)? {
+                if at.epoch > config.epochs {
+                    println!(
+                        "{}: already trained all {} epochs; nothing to resume",
+                        dir.display(),
+                        config.epochs
+                    );
+                    return Ok(());
+                }
+                eprintln!(
+                    "resuming {} at epoch {}, step {}",
+                    dir.display(),
+                    at.epoch,
+                    at.step
+                );
+            } else {
+                eprintln!(
+                    "resuming {}: no checkpoint yet, from the start",
+                    dir.display()
+                );
+            }
+            (config, Some(run))
+        }
+        None => (args.config()?, None),
+    };
     let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
     let started = std::time::Instant::now();
     let (train_loaded, train_name) = dataset::load(&config.data, Split::Train, &labels)?;
@@ -230,7 +272,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .map_or(0, |d| d.as_secs());
         PathBuf::from("runs").join(format!("{}-{secs}", spec.name))
     });
-    let mut run = RunDir::create(&out, &config).with_context(|| out.display().to_string())?;
+    let mut run = match resumed {
+        Some(run) => run,
+        None => RunDir::create(&out, &config).with_context(|| out.display().to_string())?,
+    };
     let job = TrainJob {
         config: &config,
         spec: &spec,

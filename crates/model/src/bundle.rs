@@ -268,7 +268,9 @@ impl Bundle {
     }
 }
 
-/// Writes `bytes` to `path` via a synced temporary file and a rename.
+/// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the folder so
+/// the rename itself survives a power cut. On any error the temporary file is removed and
+/// whatever `path` held before is untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
@@ -283,7 +285,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // Not every filesystem can sync a folder; the rename has happened either way.
+        if let Ok(folder) = std::fs::File::open(dir) {
+            let _ = folder.sync_all();
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

@@ -41,6 +41,9 @@ pub struct TrainConfig {
     /// Stop after this many steps per epoch (for quick looks); `None` = whole epochs.
     #[serde(default)]
     pub max_steps_per_epoch: Option<usize>,
+    /// Also checkpoint every this many steps within an epoch (always at each epoch's end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every_steps: Option<usize>,
 }
 
 impl TrainConfig {
@@ -103,6 +106,7 @@ impl TrainConfig {
                 _ => None,
             },
             max_steps_per_epoch: None,
+            checkpoint_every_steps: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! records it all.
 
 pub mod batch;
+pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
 pub mod optimizer;

@@ -4,6 +4,7 @@ use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder, RecorderError};
 use burn::tensor::backend::AutodiffBackend;
 use inkstone_model::Network;
 use serde::{Deserialize, Serialize};
@@ -71,5 +72,32 @@ impl<B: AutodiffBackend> NetworkOptimizer<B> {
             NetworkOptimizer::Sgd(o) => o.step(lr, network, grads),
             NetworkOptimizer::AdamW(o) => o.step(lr, network, grads),
         }
+    }
+}
+
+/// Optimiser state (momenta, Adam moments) serialised at full precision, so a resumed run
+/// steps exactly as the uninterrupted one would have.
+type StateRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+impl<B: AutodiffBackend> NetworkOptimizer<B> {
+    pub fn state_bytes(&self) -> Result<Vec<u8>, RecorderError> {
+        let recorder = StateRecorder::new();
+        match self {
+            NetworkOptimizer::Sgd(o) => Recorder::<B>::record(&recorder, o.to_record(), ()),
+            NetworkOptimizer::AdamW(o) => Recorder::<B>::record(&recorder, o.to_record(), ()),
+        }
+    }
+
+    /// This optimiser with the state [`NetworkOptimizer::state_bytes`] saved.
+    pub fn with_state(self, bytes: Vec<u8>, device: &B::Device) -> Result<Self, RecorderError> {
+        let recorder = StateRecorder::new();
+        Ok(match self {
+            NetworkOptimizer::Sgd(o) => {
+                NetworkOptimizer::Sgd(o.load_record(recorder.load(bytes, device)?))
+            }
+            NetworkOptimizer::AdamW(o) => {
+                NetworkOptimizer::AdamW(o.load_record(recorder.load(bytes, device)?))
+            }
+        })
     }
 }

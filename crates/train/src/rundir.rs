@@ -37,6 +37,43 @@ impl RunDir {
         })
     }
 
+    /// Reopens a run's folder to continue it: its `config.json`, and `metrics.jsonl` for
+    /// appending. A last line torn by the crash is closed with a newline, so it stays one
+    /// skipped line and the records appended after it read normally.
+    pub fn resume(path: &Path) -> std::io::Result<(Self, TrainConfig)> {
+        let config_path = path.join("config.json");
+        let text = std::fs::read_to_string(&config_path).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("{}: {e} (is this a run folder?)", config_path.display()),
+            )
+        })?;
+        let config: TrainConfig = serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not a training config: {e}", config_path.display()),
+            )
+        })?;
+        let metrics_path = path.join("metrics.jsonl");
+        let torn = std::fs::read(&metrics_path)
+            .map(|b| !b.is_empty() && !b.ends_with(b"\n"))
+            .unwrap_or(false);
+        let mut metrics = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&metrics_path)?;
+        if torn {
+            metrics.write_all(b"\n")?;
+        }
+        Ok((
+            RunDir {
+                path: path.to_path_buf(),
+                metrics,
+            },
+            config,
+        ))
+    }
+
     /// Appends one record to `metrics.jsonl`.
     pub fn log(&mut self, record: &serde_json::Value) -> std::io::Result<()> {
         writeln!(self.metrics, "{record}")?;

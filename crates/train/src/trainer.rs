@@ -1,8 +1,10 @@
 //! The training loop: seeded shuffling, forward/backward/step with the scheduled learning
-//! rate, periodic progress reports, an evaluation on the held-out split after every epoch, and
-//! bundles written to the run directory (`last` every epoch, `best` when top-1 improves).
+//! rate, periodic progress reports, an evaluation on the held-out split after every epoch,
+//! bundles written to the run directory (`last` every epoch, `best` when top-1 improves), and
+//! a checkpoint after every epoch (and every `checkpoint_every_steps`) to resume from.
 
 use crate::batch::{EpochAugment, Loader};
+use crate::checkpoint::{self, CheckpointError, Position};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::plots::{write_training_plots, LrCurve};
 use crate::{RunDir, TrainConfig};
@@ -66,6 +68,12 @@ pub enum TrainError {
     },
     #[error("training set is empty")]
     NoData,
+    #[error("{0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("{0}: the checkpoint was taken under another config than the run's config.json")]
+    ConfigChanged(std::path::PathBuf),
+    #[error("the run has already trained all {0} epochs; nothing to resume")]
+    Finished(usize),
 }
 
 /// What a run is made of.
@@ -85,6 +93,8 @@ pub struct Trained<B: AutodiffBackend> {
     pub best_top1: f64,
 }
 
+/// Trains `job` from the start, or, where `run` was reopened with [`RunDir::resume`] and holds
+/// a checkpoint, from that checkpoint on.
 pub fn train<B: AutodiffBackend>(
     job: &TrainJob,
     device: &B::Device,
@@ -96,8 +106,28 @@ pub fn train<B: AutodiffBackend>(
         return Err(TrainError::NoData);
     }
     B::seed(device, config.seed);
-    let mut network = Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?;
-    let mut optimizer = config.optimizer.build::<B>();
+    let network = Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?;
+    let config_json = serde_json::to_value(config).expect("config serialises");
+    let fresh = Position {
+        epoch: 1,
+        step: 0,
+        best_top1: -1.0,
+        loss_sum: 0.0,
+        correct: 0,
+        seen: 0,
+        config: config_json.clone(),
+    };
+    let (mut network, mut optimizer, mut position) =
+        match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
+            None => (network, config.optimizer.build::<B>(), fresh),
+            Some(restored) if restored.position.config != config_json => {
+                return Err(TrainError::ConfigChanged(checkpoint::path_in(&run.path)))
+            }
+            Some(r) => (r.network, r.optimizer, r.position),
+        };
+    if position.epoch > config.epochs {
+        return Err(TrainError::Finished(config.epochs));
+    }
     let loss_fn = CrossEntropyLossConfig::new()
         .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
         .init(device);
@@ -108,33 +138,40 @@ pub fn train<B: AutodiffBackend>(
         .map_or(full_steps, |m| m.min(full_steps));
     let total_steps = steps * config.epochs;
     let lr_curve = LrCurve::new(&config.lr, config.epochs, steps);
-    let mut best_top1 = -1.0;
+    let checkpoint_every = config.checkpoint_every_steps.unwrap_or(0);
     let mut last = None;
-    for epoch in 1..=config.epochs {
+    for epoch in position.epoch..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
-        // Seeded per epoch, so a run (and later a resumed run) sees the same order.
+        // Order and augmentation are seeded per epoch, and the backend's random numbers
+        // (dropout) per step below, so a resumed run continues exactly where it stopped.
         let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let order = permutation(job.train.len(), epoch_seed);
         let batches: Vec<&[usize]> = order.chunks(batch).take(steps).collect();
+        let first_step = position.step.min(steps);
         let augment = config.augment.as_ref().map(|augment| EpochAugment {
             augment,
             epoch_seed,
         });
         let started = Instant::now();
-        let (mut loss_sum, mut correct, mut seen) = (0f64, 0i64, 0usize);
+        let (mut loss_sum, mut correct, mut seen) =
+            (position.loss_sum, position.correct, position.seen);
+        let mut seen_here = 0usize;
         let mut pending = Vec::with_capacity(REPORT_EVERY);
-        network = std::thread::scope(|scope| {
+        let mut window = Window::default();
+        network = std::thread::scope(|scope| -> Result<Network<B>, TrainError> {
             let mut network = network;
             let loader = Loader::spawn(
                 scope,
                 job.train,
-                &batches,
+                &batches[first_step..],
                 job.recipe,
                 augment,
                 LOADER_THREADS,
             );
-            for (step, host) in loader.enumerate() {
+            for (i, host) in loader.enumerate() {
+                let step = first_step + i;
                 let global = (epoch - 1) * steps + step;
+                B::seed(device, step_seed(config.seed, global));
                 let lr = config.lr.at(global, total_steps, steps);
                 let n = host.len();
                 let b = host.to_device::<B>(device);
@@ -150,34 +187,53 @@ pub fn train<B: AutodiffBackend>(
                 let grads = GradientsParams::from_grads(loss.backward(), &network);
                 network = optimizer.step(lr, network, grads);
                 seen += n;
-                if pending.len() == REPORT_EVERY || step + 1 == steps {
+                seen_here += n;
+                let done = step + 1;
+                let checkpoint_now =
+                    checkpoint_every > 0 && done % checkpoint_every == 0 && done < steps;
+                if pending.len() == REPORT_EVERY || done == steps || checkpoint_now {
                     for (l, h, n) in pending.drain(..) {
-                        loss_sum += l.into_scalar().elem::<f64>() * n as f64;
-                        correct += h.into_scalar().elem::<i64>();
+                        let l = l.into_scalar().elem::<f64>() * n as f64;
+                        let h = h.into_scalar().elem::<i64>();
+                        loss_sum += l;
+                        correct += h;
+                        window.add(l, h, n);
                     }
+                    log_step(run, epoch, global + 1, lr, &mut window)?;
                     observer.step(&StepReport {
                         epoch,
-                        step: step + 1,
+                        step: done,
                         steps,
                         loss: loss_sum / seen as f64,
                         accuracy: correct as f64 / seen as f64,
                         lr,
-                        images_per_sec: seen as f64 / started.elapsed().as_secs_f64(),
+                        images_per_sec: seen_here as f64 / started.elapsed().as_secs_f64(),
                     });
                 }
+                if checkpoint_now {
+                    let at = Position {
+                        epoch,
+                        step: done,
+                        loss_sum,
+                        correct,
+                        seen,
+                        ..position.clone()
+                    };
+                    checkpoint::save(&run.path, &at, &network, &optimizer)?;
+                }
             }
-            network
-        });
+            Ok(network)
+        })?;
         let train_seconds = started.elapsed().as_secs_f64();
         let inner = network.valid();
         let test = evaluate(&inner, job.test, job.recipe, 256, device);
-        let best = test.top1 > best_top1;
+        let best = test.top1 > position.best_top1;
         let report = EpochReport {
             epoch,
             epochs: config.epochs,
             train_loss: loss_sum / seen as f64,
             train_accuracy: correct as f64 / seen as f64,
-            images_per_sec: seen as f64 / train_seconds,
+            images_per_sec: seen_here as f64 / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
             test,
             best,
@@ -187,16 +243,68 @@ pub fn train<B: AutodiffBackend>(
         let bundle = make_bundle(&network, job, epoch, &report)?;
         save(&bundle, &run.last_bundle())?;
         if best {
-            best_top1 = report.test.top1;
+            position.best_top1 = report.test.top1;
             save(&bundle, &run.best_bundle())?;
         }
+        // Written last: a crash before this line reruns the epoch (its log line then appears
+        // twice and readers keep the later), never skips it.
+        position = Position {
+            epoch: epoch + 1,
+            step: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            ..position
+        };
+        checkpoint::save(&run.path, &position, &network, &optimizer)?;
         observer.epoch_finished(&report);
         last = Some(report.test);
     }
     Ok(Trained {
         network,
         last: last.expect("at least one epoch"),
-        best_top1,
+        best_top1: position.best_top1,
+    })
+}
+
+/// The backend seed for a global step: dropout masks depend on the step, not on history.
+fn step_seed(seed: u64, global_step: usize) -> u64 {
+    (seed ^ 0xD1B5_4A32_D192_ED03)
+        .wrapping_add((global_step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Loss and accuracy of the steps since the last step record (the per-step curves).
+#[derive(Default)]
+struct Window {
+    loss_sum: f64,
+    correct: i64,
+    seen: usize,
+}
+
+impl Window {
+    fn add(&mut self, loss_sum: f64, correct: i64, n: usize) {
+        self.loss_sum += loss_sum;
+        self.correct += correct;
+        self.seen += n;
+    }
+}
+
+fn log_step(
+    run: &mut RunDir,
+    epoch: usize,
+    global_step: usize,
+    lr: f64,
+    window: &mut Window,
+) -> Result<(), TrainError> {
+    let w = std::mem::take(window);
+    let record = json!({
+        "kind": "step", "epoch": epoch, "step": global_step, "lr": lr,
+        "loss": w.loss_sum / w.seen.max(1) as f64,
+        "accuracy": w.correct as f64 / w.seen.max(1) as f64,
+    });
+    run.log(&record).map_err(|source| TrainError::Io {
+        path: run.path.join("metrics.jsonl"),
+        source,
     })
 }
 
