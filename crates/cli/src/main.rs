@@ -15,6 +15,7 @@ mod predict_cmd;
 mod progress;
 mod report_cmd;
 mod serve_cmd;
+mod sweep_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     Eval(eval_cmd::EvalArgs),
     /// Compare training runs on one static HTML page: configs, overlaid curves, results.
     Report(report_cmd::ReportArgs),
+    /// Train a grid of configs (e.g. optimizer × learning rate) and compare them on one page.
+    Sweep(sweep_cmd::SweepArgs),
     /// Export a bundle to ONNX.
     Export(export_cmd::ExportArgs),
     /// Recognise image files (photos or scans of handwriting, any size, either polarity).
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Report(args) => report_cmd::run(args),
+        Command::Sweep(args) => sweep_cmd::run(args),
         Command::Export(args) => export_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),

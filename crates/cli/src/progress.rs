@@ -129,6 +129,14 @@ impl CountProgress {
         }
     }
 
+    /// Prints with the bar hidden, so a line of output does not tear it.
+    pub fn suspend(&self, print: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
     pub fn finish(self) {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();

@@ -11,6 +11,7 @@ pub mod plots;
 pub mod report;
 pub mod rundir;
 pub mod schedule;
+pub mod sweep;
 pub mod trainer;
 
 pub use config::TrainConfig;
