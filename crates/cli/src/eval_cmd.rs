@@ -2,6 +2,7 @@
 
 use crate::dataset;
 use crate::device::DeviceChoice;
+use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::mnist::Split;
@@ -51,10 +52,19 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     let set = dataset::prepare(loaded, &bundle.recipe, &name)?;
+    let mut progress = CountProgress::new("evaluating", Some(set.len() as u64));
     let (evaluation, errors) = crate::with_backend!(args.device, |B, device| {
         let network = bundle.network::<B>(&device)?;
-        evaluate_with_errors::<B>(&network, &set, &bundle.recipe, args.batch_size, &device)
+        evaluate_with_errors::<B>(
+            &network,
+            &set,
+            &bundle.recipe,
+            args.batch_size,
+            &device,
+            &mut |n| progress.advance(n as u64),
+        )
     });
+    progress.finish();
     // The report first: a reader that closes stdout early (`| head`) must not cost it.
     if let Some(dir) = &args.report {
         let title = format!("{} on {name}", args.bundle.display());

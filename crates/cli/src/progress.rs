@@ -8,6 +8,7 @@ pub struct TrainProgress {
     bar: Option<ProgressBar>,
     interactive: bool,
     last_line: std::time::Instant,
+    epoch_started: std::time::Instant,
 }
 
 impl TrainProgress {
@@ -16,12 +17,14 @@ impl TrainProgress {
             bar: None,
             interactive: std::io::stderr().is_terminal(),
             last_line: std::time::Instant::now(),
+            epoch_started: std::time::Instant::now(),
         }
     }
 }
 
 impl Observer for TrainProgress {
     fn epoch_started(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.epoch_started = std::time::Instant::now();
         if self.interactive {
             let bar = ProgressBar::new(steps as u64);
             bar.set_style(
@@ -49,7 +52,14 @@ impl Observer for TrainProgress {
                 bar.set_message(msg);
             }
             None if self.last_line.elapsed().as_secs() >= 10 => {
-                eprintln!("epoch {} step {}/{} {msg}", r.epoch, r.step, r.steps);
+                // Steps done since this process started the epoch (a resumed one starts late).
+                let elapsed = self.epoch_started.elapsed().as_secs_f64();
+                let eta = r.images_per_sec.is_finite().then(|| {
+                    let per_step = elapsed / r.step.max(1) as f64;
+                    per_step * r.steps.saturating_sub(r.step) as f64
+                });
+                let eta = eta.map_or(String::new(), |s| format!(", epoch ETA {s:.0}s"));
+                eprintln!("epoch {} step {}/{} {msg}{eta}", r.epoch, r.step, r.steps);
                 self.last_line = std::time::Instant::now();
             }
             None => {}
@@ -122,7 +132,18 @@ impl CountProgress {
             None if self.last_line.elapsed().as_secs() >= 10 => {
                 let rate = self.done as f64 / self.started.elapsed().as_secs_f64();
                 let of = self.total.map_or(String::new(), |t| format!("/{t}"));
-                eprintln!("{} {}{of} ({rate:.0}/s)", self.what, self.done);
+                let eta = match self.total {
+                    Some(t) if rate > 0.0 => {
+                        format!(", ETA {:.0}s", t.saturating_sub(self.done) as f64 / rate)
+                    }
+                    _ => String::new(),
+                };
+                let rate = if rate >= 10.0 {
+                    format!("{rate:.0}/s")
+                } else {
+                    format!("{:.1}/min", rate * 60.0)
+                };
+                eprintln!("{} {}{of} ({rate}{eta})", self.what, self.done);
                 self.last_line = std::time::Instant::now();
             }
             None => {}

@@ -42,16 +42,26 @@ pub fn evaluate<B: Backend>(
     batch_size: usize,
     device: &B::Device,
 ) -> Evaluation {
-    evaluate_with(network, set, recipe, batch_size, device, |_, _, _| {})
+    evaluate_with(
+        network,
+        set,
+        recipe,
+        batch_size,
+        device,
+        |_, _, _| {},
+        &mut |_| {},
+    )
 }
 
-/// [`evaluate`], and every misrecognised sample with its top-3, in set order.
+/// [`evaluate`], and every misrecognised sample with its top-3, in set order;
+/// `progress(n)` is told each time another `n` samples are done.
 pub fn evaluate_with_errors<B: Backend>(
     network: &Network<B>,
     set: &PackedSet,
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
+    progress: &mut dyn FnMut(usize),
 ) -> (Evaluation, Vec<Misrecognised>) {
     let mut errors = Vec::new();
     let evaluation = evaluate_with(
@@ -71,6 +81,7 @@ pub fn evaluate_with_errors<B: Backend>(
                 });
             }
         },
+        progress,
     );
     (evaluation, errors)
 }
@@ -83,6 +94,7 @@ fn evaluate_with<B: Backend>(
     batch_size: usize,
     device: &B::Device,
     mut on_sample: impl FnMut(usize, &[f32], &[usize]),
+    progress: &mut dyn FnMut(usize),
 ) -> Evaluation {
     let k = set.classes();
     let mut confusion = vec![vec![0u32; k]; k];
@@ -105,6 +117,7 @@ fn evaluate_with<B: Backend>(
             top10_hits += ranked.contains(&truth) as usize;
             on_sample(i, row, &ranked);
         }
+        progress(chunk.len());
     }
     let per_class: Vec<(usize, usize)> = confusion
         .iter()
