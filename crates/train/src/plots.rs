@@ -1,5 +1,6 @@
 //! Plots of a run, drawn from its `metrics.jsonl` after every epoch: `loss`, `accuracy` and
-//! `lr`, each as PNG and SVG in the run directory.
+//! `lr` against the epoch and `loss_steps` (train loss and accuracy every 10 steps) against the
+//! step, each as PNG and SVG in the run directory.
 //!
 //! ```no_run
 //! use inkstone_train::plots::{write_training_plots, LrCurve};
@@ -13,8 +14,8 @@ mod curves;
 mod metrics;
 pub mod render;
 
-pub use curves::{AccuracyFigure, LossFigure, LrCurve, LrFigure};
-pub use metrics::{parse_metrics, read_metrics, EpochRecord};
+pub use curves::{AccuracyFigure, LossFigure, LrCurve, LrFigure, StepLossFigure};
+pub use metrics::{parse_metrics, parse_steps, read_metrics, EpochRecord, StepRecord};
 pub use render::{render_png, render_svg, save_figure, Figure};
 
 use std::path::{Path, PathBuf};
@@ -44,12 +45,17 @@ pub struct PlotInput {
     pub skipped_lines: usize,
 }
 
-/// Reads `run_dir/metrics.jsonl` and (re)writes `loss`, `accuracy` and `lr` `.png`/`.svg`.
+/// Reads `run_dir/metrics.jsonl` and (re)writes `loss`, `loss_steps`, `accuracy` and `lr`
+/// `.png`/`.svg`.
 pub fn write_training_plots(run_dir: &Path, lr: &LrCurve) -> Result<PlotInput, PlotError> {
     let path = run_dir.join("metrics.jsonl");
-    let (records, skipped_lines) =
-        read_metrics(&path).map_err(|source| PlotError::Io { path, source })?;
+    let bytes = std::fs::read(&path).map_err(|source| PlotError::Io { path, source })?;
+    // A write torn inside a multi-byte character must spoil only its own line.
+    let text = String::from_utf8_lossy(&bytes);
+    let (records, skipped_lines) = parse_metrics(&text);
     save_figure(&LossFigure(&records), run_dir, "loss", PLOT_SIZE)?;
+    let steps = parse_steps(&text);
+    save_figure(&StepLossFigure(&steps), run_dir, "loss_steps", PLOT_SIZE)?;
     save_figure(&AccuracyFigure(&records), run_dir, "accuracy", PLOT_SIZE)?;
     let epochs_done = records.iter().map(|r| r.epoch).max().unwrap_or(0);
     let figure = LrFigure {

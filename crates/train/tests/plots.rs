@@ -15,7 +15,7 @@ use inkstone_train::{train, RunDir, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const PLOTS: [&str; 3] = ["loss", "accuracy", "lr"];
+const PLOTS: [&str; 4] = ["loss", "accuracy", "lr", "loss_steps"];
 
 fn sets() -> (PackedSet, PackedSet) {
     let recipe = Recipe::mnist();
@@ -89,7 +89,10 @@ fn assert_valid_svg(text: &str, what: &str) {
         text.contains("<polyline") || text.contains("<path"),
         "{what} has no curve"
     );
-    assert!(text.contains("epoch"), "{what} has no axis label");
+    assert!(
+        text.contains("\nepoch\n") || text.contains("\nstep\n"),
+        "{what} has no axis label"
+    );
 }
 
 #[test]
@@ -118,8 +121,8 @@ fn every_epoch_rewrites_valid_png_and_svg_plots() {
             }
         }
     }
-    // Epoch 2 added points to the loss and accuracy curves and moved the lr marker.
-    for i in 0..6 {
+    // Epoch 2 added points to the loss, accuracy and step curves and moved the lr marker.
+    for i in 0..PLOTS.len() * 2 {
         assert_ne!(
             watcher.seen[0][i], watcher.seen[1][i],
             "plot {i} not updated"

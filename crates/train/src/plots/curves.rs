@@ -1,6 +1,6 @@
 //! The training curves: loss, accuracy and learning rate against the epoch.
 
-use super::metrics::EpochRecord;
+use super::metrics::{EpochRecord, StepRecord};
 use super::render::Figure;
 use crate::schedule::LrSchedule;
 use plotters::coord::Shift;
@@ -17,6 +17,9 @@ const TEST_TOP5: RGBColor = RGBColor(44, 160, 44);
 
 /// Train and test loss per epoch.
 pub struct LossFigure<'a>(pub &'a [EpochRecord]);
+
+/// Train loss (left axis) and accuracy (right axis, percent) of each window of steps.
+pub struct StepLossFigure<'a>(pub &'a [StepRecord]);
 
 /// Train accuracy, test top-1 and top-5 per epoch, in percent.
 pub struct AccuracyFigure<'a>(pub &'a [EpochRecord]);
@@ -144,6 +147,62 @@ impl Figure for LrFigure<'_> {
             .find(|p| p.0 < done as f64)
             .map(|p| (done as f64, p.1));
         chart.draw_series(now.map(|p| Circle::new(p, 5, TEST.filled())))?;
+        root.present()
+    }
+}
+
+impl Figure for StepLossFigure<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        let loss: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .map(|s| (s.step as f64, s.loss))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        let accuracy: Vec<(f64, f64)> = self
+            .0
+            .iter()
+            .map(|s| (s.step as f64, 100.0 * s.accuracy))
+            .filter(|p| p.1.is_finite())
+            .collect();
+        let last = self.0.last().map_or(1.0, |s| s.step as f64).max(1.0);
+        let top = loss.iter().map(|p| p.1).fold(0f64, f64::max);
+        let mut chart = ChartBuilder::on(root)
+            .caption("Training, every 10 steps", ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .right_y_label_area_size(50)
+            .build_cartesian_2d(0.0..last, 0.0..if top > 0.0 { top * 1.08 } else { 1.0 })?
+            .set_secondary_coord(0.0..last, 0.0..100.5);
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc("train loss")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc("train accuracy %")
+            .draw()?;
+        chart
+            .draw_series(LineSeries::new(loss, TRAIN.stroke_width(2)))?
+            .label("loss")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], TRAIN.stroke_width(2)));
+        chart
+            .draw_secondary_series(LineSeries::new(accuracy, TEST_TOP5.stroke_width(2)))?
+            .label("accuracy")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], TEST_TOP5.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::MiddleRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
         root.present()
     }
 }

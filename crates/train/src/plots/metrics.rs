@@ -50,6 +50,39 @@ pub fn read_metrics(path: &Path) -> std::io::Result<(Vec<EpochRecord>, usize)> {
     Ok(parse_metrics(&String::from_utf8_lossy(&bytes)))
 }
 
+/// A `{"kind":"step",…}` line: the loss and accuracy of the steps since the previous one.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+pub struct StepRecord {
+    /// Global step (1-based, counted over the whole run).
+    pub step: usize,
+    #[serde(deserialize_with = "number_or_nan")]
+    pub loss: f64,
+    #[serde(default = "nan", deserialize_with = "number_or_nan")]
+    pub accuracy: f64,
+}
+
+/// The step records of a `metrics.jsonl`'s text, in step order; where a resumed run repeated
+/// steps, the later records. Anything else is ignored (the epoch reader counts junk).
+pub fn parse_steps(text: &str) -> Vec<StepRecord> {
+    let mut steps: Vec<StepRecord> = text
+        .lines()
+        .filter(|l| l.contains("\"step\""))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok())
+        .filter(|v| v.get("kind").and_then(|k| k.as_str()) == Some("step"))
+        .filter_map(|v| StepRecord::deserialize(v).ok())
+        .collect();
+    // Stable: among equal steps the later line stays last, and is the one kept.
+    steps.sort_by_key(|s| s.step);
+    let mut kept: Vec<StepRecord> = Vec::with_capacity(steps.len());
+    for s in steps {
+        match kept.last_mut() {
+            Some(last) if last.step == s.step => *last = s,
+            _ => kept.push(s),
+        }
+    }
+    kept
+}
+
 /// [`read_metrics`] on text already read.
 pub fn parse_metrics(text: &str) -> (Vec<EpochRecord>, usize) {
     let (mut records, mut skipped) = (Vec::new(), 0);
@@ -75,6 +108,32 @@ mod tests {
     use super::*;
 
     const LINE: &str = r#"{"kind":"epoch","epoch":1,"train_loss":0.5,"train_accuracy":0.8,"test_loss":0.4,"test_top1":0.85,"test_top5":0.99,"test_top10":1.0,"images_per_sec":900.0,"seconds":2.5}"#;
+
+    #[test]
+    fn step_records_in_step_order_the_rerun_wins() {
+        let text = concat!(
+            r#"{"kind":"step","epoch":1,"step":10,"loss":2.0,"accuracy":0.1,"lr":0.1}"#,
+            "\n",
+            r#"{"kind":"step","epoch":1,"step":20,"loss":1.5,"accuracy":0.3,"lr":0.1}"#,
+            "\n",
+            r#"{"kind":"step","epoch":1,"step":20,"loss":1.4,"accuracy":0.3,"lr":0.1}"#,
+            "\n",
+            r#"{"kind":"step","epoch":1,"step":30,"loss":null,"lr":0.1}"#,
+            "\n",
+            r#"{"kind":"step","epoch":1,"st"#,
+        );
+        let steps = parse_steps(text);
+        assert_eq!(steps.len(), 3);
+        assert_eq!(
+            steps[1],
+            StepRecord {
+                step: 20,
+                loss: 1.4,
+                accuracy: 0.3
+            }
+        );
+        assert!(steps[2].loss.is_nan());
+    }
 
     #[test]
     fn keeps_records_skips_and_counts_torn_and_junk_lines() {
