@@ -1,4 +1,5 @@
-//! `inkstone serve`: the HTTP service over a registry folder of bundles.
+//! `inkstone serve`: the HTTP service over a registry folder of bundles, and the live view of
+//! training runs.
 
 use anyhow::{anyhow, Result};
 use clap::Args;
@@ -11,8 +12,12 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct ServeArgs {
     /// Registry folder: `<name>/<version>/model.inkstone`; rescanned while serving.
-    #[arg(long)]
-    models: PathBuf,
+    #[arg(long, required_unless_present = "runs")]
+    models: Option<PathBuf>,
+    /// A folder of training runs (`runs/`, a sweep's folder) to watch live at `/runs`: curves
+    /// redrawn as `inkstone train` writes them. With no `--models`, the service is only that.
+    #[arg(long, value_name = "DIR")]
+    runs: Option<PathBuf>,
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Model for `/v1/predict` (default: the first by name).
@@ -39,6 +44,13 @@ pub struct ServeArgs {
     /// Per-request time limit, in seconds (uploads included).
     #[arg(long, default_value_t = 10.0)]
     timeout_s: f64,
+    /// Time a client has to send a request's headers, in seconds; idle keep-alive connections
+    /// are closed after it too.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout_s: f64,
+    /// Connections open at once; more are answered 503 and closed at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
     /// Seconds between rescans of the registry folder.
     #[arg(long, default_value_t = 2.0)]
     reload_s: f64,
@@ -52,12 +64,17 @@ pub fn run(args: ServeArgs) -> Result<()> {
             Err(anyhow!("--{name}: {v} is not a duration"))
         }
     };
-    let mut config = ServeConfig::new(args.models);
+    let mut config = ServeConfig::new(PathBuf::new());
+    config.models_dir = args.models;
+    config.runs_dir = args.runs;
     config.default_model = args.default_model;
     config.max_body_bytes = args.max_body_bytes;
     config.max_pixels = args.max_pixels;
     config.max_concurrency = args.max_concurrency.max(1);
     config.request_timeout = seconds("timeout-s", args.timeout_s)?;
+    config.header_timeout =
+        seconds("header-timeout-s", args.header_timeout_s)?.max(Duration::from_millis(1));
+    config.max_connections = args.max_connections.max(1);
     config.reload_interval = seconds("reload-s", args.reload_s)?.max(Duration::from_millis(100));
     config.batch = BatchConfig {
         max_batch: args.max_batch.max(1),

@@ -77,9 +77,18 @@ pub fn router(app: Arc<App>) -> Router {
             app.clone(),
             refuse_long_bodies,
         ));
-    Router::new()
-        .merge(inference)
-        .route("/", get(|| async { Html(PAGE) }))
+    let mut router = Router::new().merge(inference);
+    router = match &config.runs_dir {
+        Some(dir) => router.merge(crate::runs::router(dir.clone())),
+        None => router,
+    };
+    // Without models the draw page has nothing to ask: the front page is the training view.
+    router = if config.models_dir.is_none() && config.runs_dir.is_some() {
+        router.route("/", get(|| async { axum::response::Redirect::to("/runs") }))
+    } else {
+        router.route("/", get(|| async { Html(PAGE) }))
+    };
+    router
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/v1/models", get(v1::list_models))

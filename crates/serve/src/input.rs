@@ -29,6 +29,14 @@ pub struct StrokesBody {
     pub top_k: Option<usize>,
 }
 
+impl StrokesBody {
+    /// Parses a JSON strokes body (not yet validated: [`Payload::into_image`] does that).
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("strokes JSON: {e}")))
+    }
+}
+
 impl Payload {
     /// Reads the body according to its content type.
     pub async fn read(request: Request) -> Result<Self, ApiError> {
@@ -48,9 +56,7 @@ impl Payload {
             .await
             .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
         if content_type.starts_with("application/json") {
-            let strokes: StrokesBody = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::bad_request(format!("strokes JSON: {e}")))?;
-            return Ok(Payload::Strokes(strokes));
+            return StrokesBody::parse(&body).map(Payload::Strokes);
         }
         Ok(Payload::Image(body))
     }

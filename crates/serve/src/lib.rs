@@ -1,5 +1,6 @@
 //! `inkstone serve`: bundles from a registry folder behind REST (`/v1`), KServe v2 (`/v2`),
-//! Prometheus `/metrics`, an OpenAPI document and a page to draw on (`/`).
+//! Prometheus `/metrics`, an OpenAPI document, a page to draw on (`/`) and, with a runs folder,
+//! a live view of training (`/runs`).
 //!
 //! Request path: body → [`input`] (image bytes, multipart or strokes) → recipe → [`batcher`]
 //! (requests grouped for a few ms) → the tract plan of the bundle's exported graph → top-k.
@@ -8,8 +9,10 @@ pub mod app;
 pub mod batcher;
 pub mod error;
 pub mod input;
+mod listen;
 pub mod metrics;
 pub mod registry;
+pub mod runs;
 pub mod v1;
 pub mod v2;
 
@@ -24,7 +27,10 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
-    pub models_dir: PathBuf,
+    /// The registry folder; `None` serves only the training view (`runs_dir`).
+    pub models_dir: Option<PathBuf>,
+    /// Training runs shown live at `/runs` (`inkstone serve --runs DIR`).
+    pub runs_dir: Option<PathBuf>,
     /// Name of the model `/v1/predict` uses (default: the first by name).
     pub default_model: Option<String>,
     pub max_body_bytes: usize,
@@ -32,7 +38,13 @@ pub struct ServeConfig {
     pub max_pixels: u64,
     /// Inference requests handled at once; more are answered 503 with Retry-After.
     pub max_concurrency: usize,
+    /// Per-request time limit, body upload included (then 503).
     pub request_timeout: Duration,
+    /// Time a client has to send a request line and headers; an idle keep-alive connection is
+    /// closed after it too.
+    pub header_timeout: Duration,
+    /// Connections open at once; more are sent a 503 and closed as soon as they are accepted.
+    pub max_connections: usize,
     pub batch: BatchConfig,
     /// How often the registry folder is rescanned for added, changed or removed bundles.
     pub reload_interval: Duration,
@@ -41,12 +53,15 @@ pub struct ServeConfig {
 impl ServeConfig {
     pub fn new(models_dir: PathBuf) -> Self {
         ServeConfig {
-            models_dir,
+            models_dir: Some(models_dir),
+            runs_dir: None,
             default_model: None,
             max_body_bytes: 16 << 20,
             max_pixels: 40_000_000,
             max_concurrency: 512,
             request_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 4096,
             batch: BatchConfig::default(),
             reload_interval: Duration::from_secs(2),
         }
@@ -62,19 +77,24 @@ pub async fn serve(
 ) -> Result<(), String> {
     let dir = config.models_dir.clone();
     let batch = config.batch.clone();
-    let registry = tokio::task::spawn_blocking(move || Registry::open(&dir, batch))
-        .await
-        .map_err(|e| e.to_string())??;
+    let registry = match dir {
+        Some(dir) => tokio::task::spawn_blocking(move || Registry::open(&dir, batch))
+            .await
+            .map_err(|e| e.to_string())??,
+        None => Registry::empty(batch),
+    };
+    let watch = config.models_dir.is_some();
     let app = Arc::new(App {
         config,
         registry,
         metrics: Default::default(),
     });
-    tokio::spawn(watch_registry(app.clone()));
-    axum::serve(listener, app::router(app))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| format!("server failed: {e}"))
+    if watch {
+        tokio::spawn(watch_registry(app.clone()));
+    }
+    let router = app::router(app.clone());
+    listen::accept_loop(listener, app, router, shutdown).await;
+    Ok(())
 }
 
 async fn watch_registry(app: Arc<App>) {
@@ -95,9 +115,19 @@ pub fn run(addr: SocketAddr, config: ServeConfig) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let what: Vec<String> = [
+            config.models_dir.as_ref().map(|d| d.display().to_string()),
+            config
+                .runs_dir
+                .as_ref()
+                .map(|d| format!("runs in {} at /runs", d.display())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         eprintln!(
             "serving {} on http://{}",
-            config.models_dir.display(),
+            what.join(" and "),
             listener.local_addr().map_err(|e| e.to_string())?
         );
         serve(listener, config, shutdown_signal()).await

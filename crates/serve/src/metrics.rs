@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, latency, batch sizes, inference time,
-//! models loaded and load errors.
+//! models loaded and load errors, open and refused connections.
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -36,6 +36,8 @@ pub struct Metrics {
     pub inference: Histograms<ModelLabel>,
     pub models_loaded: Gauge,
     pub load_errors: Gauge,
+    pub connections_open: Gauge,
+    pub connections_refused: Counter,
 }
 
 fn latency_buckets() -> Histogram {
@@ -57,6 +59,8 @@ impl Default for Metrics {
         let inference: Histograms<ModelLabel> = Family::new_with_constructor(latency_buckets);
         let models_loaded = Gauge::default();
         let load_errors = Gauge::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -87,6 +91,16 @@ impl Default for Metrics {
             "Bundles in the registry folder that could not be loaded",
             load_errors.clone(),
         );
+        registry.register(
+            "connections_open",
+            "TCP connections being served",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed on arrival because the connection cap was reached",
+            connections_refused.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -95,6 +109,8 @@ impl Default for Metrics {
             inference,
             models_loaded,
             load_errors,
+            connections_open,
+            connections_refused,
         }
     }
 }

@@ -90,6 +90,16 @@ impl Registry {
         Ok(registry)
     }
 
+    /// A registry with no folder and no model (a service that only shows training runs).
+    pub fn empty(batch: BatchConfig) -> Self {
+        Registry {
+            dir: PathBuf::new(),
+            batch,
+            current: RwLock::new(Arc::new(Catalog::default())),
+            failed: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -143,16 +143,12 @@ async fn run_infer(
     body: &[u8],
 ) -> Result<Json<Value>, ApiError> {
     let ticket = model.batcher.ticket();
-    let request: InferRequest = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("infer request: {e}")))?;
-    let [input] = request.inputs.as_slice() else {
-        return Err(ApiError::bad_request(format!(
-            "inputs: expected exactly one tensor, got {}",
-            request.inputs.len()
-        )));
-    };
-    let (values, n) = check_input(input, model.recognizer.bundle.spec.input)?;
-    let wanted = output_names(&request.outputs)?;
+    let ParsedInfer {
+        id,
+        values,
+        batch: n,
+        outputs: wanted,
+    } = parse_infer(body, model.recognizer.bundle.spec.input)?;
     let inference = ticket.infer(values, n).await?;
     app.metrics
         .observe_batch(&model.name, inference.batch_size, inference.computed);
@@ -174,10 +170,41 @@ async fn run_infer(
         "model_version": model.version.to_string(),
         "outputs": outputs,
     });
-    if let Some(id) = request.id {
+    if let Some(id) = id {
         response["id"] = json!(id);
     }
     Ok(Json(response))
+}
+
+/// An infer request checked against its model: what [`parse_infer`] returns.
+pub struct ParsedInfer {
+    pub id: Option<String>,
+    /// The input tensor's values, flattened row-major.
+    pub values: Vec<f32>,
+    /// N of the `[N, C, H, W]` input.
+    pub batch: usize,
+    /// The outputs to return (`logits` when the request names none).
+    pub outputs: Vec<&'static str>,
+}
+
+/// Parses an infer request body and checks it against a model whose input is `[c, h, w]`.
+pub fn parse_infer(body: &[u8], input: [usize; 3]) -> Result<ParsedInfer, ApiError> {
+    let request: InferRequest = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("infer request: {e}")))?;
+    let [tensor] = request.inputs.as_slice() else {
+        return Err(ApiError::bad_request(format!(
+            "inputs: expected exactly one tensor, got {}",
+            request.inputs.len()
+        )));
+    };
+    let (values, batch) = check_input(tensor, input)?;
+    let outputs = output_names(&request.outputs)?;
+    Ok(ParsedInfer {
+        id: request.id,
+        values,
+        batch,
+        outputs,
+    })
 }
 
 fn output_names(requested: &[RequestedOutput]) -> Result<Vec<&'static str>, ApiError> {

@@ -2,6 +2,8 @@
 //! small HTTP client that returns every status instead of failing on 4xx/5xx.
 #![allow(dead_code)]
 
+pub mod load;
+
 use image::{GrayImage, ImageFormat, Luma};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::builtin;
@@ -13,6 +15,13 @@ use std::time::Duration;
 
 pub fn lenet_bundle() -> Bundle {
     let spec = builtin("lenet5", 10, 28).unwrap();
+    Bundle::untrained(spec, Recipe::mnist(), Charset::digits()).unwrap()
+}
+
+/// A network where inference, not HTTP, is most of a request's cost (about 20 M
+/// multiply-adds: a few ms on one core), with LeNet's input and charset.
+pub fn digitcnn_bundle() -> Bundle {
+    let spec = builtin("digitcnn", 10, 28).unwrap();
     Bundle::untrained(spec, Recipe::mnist(), Charset::digits()).unwrap()
 }
 
