@@ -53,9 +53,19 @@ pub fn read_csv_index(
     csv_path: &Path,
     split: Option<&str>,
 ) -> Result<Vec<LabelledFile>, DataError> {
+    let file = std::fs::File::open(csv_path).map_err(|e| DataError::io(csv_path, e))?;
+    read_csv_index_from(std::io::BufReader::new(file), csv_path, split)
+}
+
+/// As [`read_csv_index`], reading the index from `source`; `csv_path` names it in errors and
+/// its folder is what the rows' paths are relative to.
+pub fn read_csv_index_from(
+    source: impl std::io::Read,
+    csv_path: &Path,
+    split: Option<&str>,
+) -> Result<Vec<LabelledFile>, DataError> {
     let base = csv_path.parent().unwrap_or(Path::new("."));
-    let mut reader = csv::Reader::from_path(csv_path)
-        .map_err(|e| DataError::invalid(csv_path, e.to_string()))?;
+    let mut reader = csv::Reader::from_reader(source);
     let headers = reader
         .headers()
         .map_err(|e| DataError::invalid(csv_path, e.to_string()))?

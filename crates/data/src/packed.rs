@@ -98,7 +98,20 @@ impl PackedSet {
         // by another process is the one case memory maps cannot defend against, as with every
         // mmap-based loader.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| DataError::io(path, e))?;
-        let bytes: &[u8] = &map;
+        Self::from_storage(Storage::Mapped(map), path)
+    }
+
+    /// Reads an `.inkd` file's bytes held in memory, with the checks of [`PackedSet::open`];
+    /// `name` is what errors call it.
+    pub fn from_bytes(bytes: Vec<u8>, name: &Path) -> Result<Self, DataError> {
+        Self::from_storage(Storage::Memory(bytes), name)
+    }
+
+    fn from_storage(storage: Storage, path: &Path) -> Result<Self, DataError> {
+        let bytes: &[u8] = match &storage {
+            Storage::Memory(v) => v,
+            Storage::Mapped(m) => m,
+        };
         let truncated = |detail: &str| DataError::Truncated {
             path: path.to_path_buf(),
             offset: bytes.len() as u64,
@@ -165,7 +178,7 @@ impl PackedSet {
             height,
             count: count as usize,
             start,
-            storage: Storage::Mapped(map),
+            storage,
         };
         let classes = set.meta.charset.len() as u32;
         if let Some(i) = (0..set.count).find(|&i| set.label(i) >= classes) {

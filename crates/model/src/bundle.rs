@@ -5,6 +5,7 @@
 
 use crate::network::Network;
 use crate::spec::ModelSpec;
+use crate::summary::Summary;
 use crate::weights::{NamedTensor, WeightMap};
 use burn::tensor::backend::Backend;
 use inkstone_data::{Charset, Recipe};
@@ -132,7 +133,19 @@ impl Bundle {
             path: self.origin.clone(),
             detail,
         };
-        self.spec.shapes().map_err(|e| mismatch(e.to_string()))?;
+        let params = Summary::of(&self.spec)
+            .map_err(|e| mismatch(e.to_string()))?
+            .params();
+        // Every parameter is one of the tensors, so a spec needing more values than they hold
+        // is refused here, before building the network would allocate all of them.
+        let values: usize = self.weights.values().map(|t| t.values.len()).sum();
+        if params > values {
+            return Err(mismatch(format!(
+                "weights do not match the spec `{}`: it has {params} parameters, the tensors \
+                 hold only {values} values",
+                self.spec.name
+            )));
+        }
         if self.charset.len() != self.spec.classes {
             return Err(mismatch(format!(
                 "charset `{}` has {} classes, the model {}",
@@ -213,13 +226,18 @@ impl Bundle {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses and checks a bundle's bytes; `path` is what errors call it (and its `origin`).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, BundleError> {
         let format = |detail: String| BundleError::Format {
             path: path.to_path_buf(),
             detail,
         };
-        let tensors = SafeTensors::deserialize(&bytes)
+        let tensors = SafeTensors::deserialize(bytes)
             .map_err(|e| format(format!("not a safetensors file ({e})")))?;
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| format(e.to_string()))?;
         let meta = header.metadata().clone().unwrap_or_default();
         if meta.get("format").map(String::as_str) != Some(FORMAT) {
             return Err(format(format!("metadata `format` is not `{FORMAT}`")));

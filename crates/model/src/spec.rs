@@ -5,6 +5,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Most trainable parameters a spec may have: 2^28 (1 GiB of f32 weights), over ten times
+/// ResNet-18 with a 7 000-class head. A larger spec is refused before anything is allocated.
+pub const MAX_PARAMS: usize = 1 << 28;
+/// Most values in one sample's feature map (the input, any layer's output, or a layer's
+/// zero-padded input): 2^28, a 1 GiB map per sample.
+pub const MAX_ACTIVATION: usize = 1 << 28;
+
 /// A feed-forward network over `input` = `[channels, height, width]`, ending in `classes`
 /// logits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,6 +79,16 @@ pub enum Shape {
     Flat(usize),
 }
 
+impl Shape {
+    /// Values per sample; `None` when the count overflows.
+    pub fn elements(&self) -> Option<usize> {
+        match *self {
+            Shape::Map { c, h, w } => c.checked_mul(h)?.checked_mul(w),
+            Shape::Flat(n) => Some(n),
+        }
+    }
+}
+
 impl fmt::Display for Shape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -115,19 +132,36 @@ impl Layer {
             Shape::Map { c, h, w } => Ok((c, h, w)),
             Shape::Flat(_) => Err(format!("needs a feature map, got a flat vector {input}")),
         };
+        let padded = |size: usize, pad: usize| {
+            pad.checked_mul(2)
+                .and_then(|p| p.checked_add(size))
+                .ok_or_else(|| format!("padding {pad} is too large"))
+        };
         let window = |size: usize, kernel: usize, stride: usize, pad: usize| {
             if kernel == 0 || stride == 0 {
                 return Err("kernel and stride must be at least 1".to_string());
             }
-            (size + 2 * pad)
+            let padded = padded(size, pad)?;
+            padded
                 .checked_sub(kernel)
                 .map(|d| d / stride + 1)
-                .ok_or_else(|| {
-                    format!(
-                        "kernel {kernel} is larger than the padded input {}",
-                        size + 2 * pad
-                    )
-                })
+                .ok_or_else(|| format!("kernel {kernel} is larger than the padded input {padded}"))
+        };
+        // Zero padding is materialised by some backends, so a padded map counts as an
+        // activation too (a huge padding with a huge stride otherwise has a tiny output).
+        let padded_fits = |(c, h, w): (usize, usize, usize), pad: usize| {
+            let (ph, pw) = (padded(h, pad)?, padded(w, pad)?);
+            match (Shape::Map { c, h: ph, w: pw }).elements() {
+                Some(n) if n <= MAX_ACTIVATION => Ok(()),
+                _ => Err(format!(
+                    "padding {pad} makes a {c}×{ph}×{pw} input, over the limit of \
+                     {MAX_ACTIVATION} values"
+                )),
+            }
+        };
+        let positive = |out: usize| match out {
+            0 => Err("out must be at least 1".to_string()),
+            _ => Ok(out),
         };
         Ok(match *self {
             Layer::Conv {
@@ -137,9 +171,10 @@ impl Layer {
                 padding,
                 ..
             } => {
-                let (_, h, w) = map(input)?;
+                let (c, h, w) = map(input)?;
+                padded_fits((c, h, w), padding)?;
                 Shape::Map {
-                    c: out,
+                    c: positive(out)?,
                     h: window(h, kernel, stride, padding)?,
                     w: window(w, kernel, stride, padding)?,
                 }
@@ -150,6 +185,7 @@ impl Layer {
                 padding,
             } => {
                 let (c, h, w) = map(input)?;
+                padded_fits((c, h, w), padding)?;
                 Shape::Map {
                     c,
                     h: window(h, kernel, stride, padding)?,
@@ -159,7 +195,7 @@ impl Layer {
             Layer::Residual { out, stride } => {
                 let (_, h, w) = map(input)?;
                 Shape::Map {
-                    c: out,
+                    c: positive(out)?,
                     h: window(h, 3, stride, 1)?,
                     w: window(w, 3, stride, 1)?,
                 }
@@ -169,11 +205,11 @@ impl Layer {
                 Shape::Map { c, h: 1, w: 1 }
             }
             Layer::Flatten => {
-                let (c, h, w) = map(input)?;
-                Shape::Flat(c * h * w)
+                map(input)?;
+                Shape::Flat(input.elements().ok_or("the flattened size overflows")?)
             }
             Layer::Linear { out } => match input {
-                Shape::Flat(_) => Shape::Flat(out),
+                Shape::Flat(_) => Shape::Flat(positive(out)?),
                 Shape::Map { .. } => {
                     return Err(format!(
                         "needs a flat vector (add a flatten layer), got {input}"
@@ -189,6 +225,38 @@ impl Layer {
             }
             Layer::Relu | Layer::Dropout { .. } => input,
         })
+    }
+
+    /// Trainable parameters of this layer between `input` and `output` (the shapes
+    /// [`ModelSpec::shapes`] gives); `None` when the count overflows.
+    pub fn params(&self, input: Shape, output: Shape) -> Option<usize> {
+        let channels = |shape: Shape| match shape {
+            Shape::Map { c, .. } => c,
+            Shape::Flat(n) => n,
+        };
+        let (cin, cout) = (channels(input), channels(output));
+        let conv = |cin: usize, cout: usize, k: usize| {
+            cin.checked_mul(cout)?.checked_mul(k)?.checked_mul(k)
+        };
+        match *self {
+            Layer::Conv { kernel, bias, .. } => {
+                conv(cin, cout, kernel)?.checked_add(if bias { cout } else { 0 })
+            }
+            Layer::BatchNorm => cin.checked_mul(2),
+            Layer::Linear { out } => cin.checked_mul(out)?.checked_add(out),
+            Layer::Residual { stride, .. } => {
+                let mut p = conv(cin, cout, 3)?
+                    .checked_add(conv(cout, cout, 3)?)?
+                    .checked_add(cout.checked_mul(4)?)?;
+                if stride != 1 || cin != cout {
+                    p = p
+                        .checked_add(conv(cin, cout, 1)?)?
+                        .checked_add(cout.checked_mul(2)?)?;
+                }
+                Some(p)
+            }
+            _ => Some(0),
+        }
     }
 }
 
@@ -208,8 +276,9 @@ impl ModelSpec {
         Shape::Map { c, h, w }
     }
 
-    /// The output shape of every layer, checking that each layer accepts its input and that
-    /// the network ends in `classes` logits.
+    /// The output shape of every layer, checking that each layer accepts its input, that
+    /// the network ends in `classes` logits, and that it stays within [`MAX_PARAMS`] and
+    /// [`MAX_ACTIVATION`].
     pub fn shapes(&self) -> Result<Vec<Shape>, SpecError> {
         let model_error = |detail: String| SpecError::Model {
             model: self.name.clone(),
@@ -220,17 +289,39 @@ impl ModelSpec {
                 "input sizes and class count must be positive".into(),
             ));
         }
+        let too_large = |n: Option<usize>| n.is_none_or(|n| n > MAX_ACTIVATION);
+        if too_large(self.input_shape().elements()) {
+            return Err(model_error(format!(
+                "input {} is over the limit of {MAX_ACTIVATION} values",
+                self.input_shape()
+            )));
+        }
         let mut shape = self.input_shape();
         let mut shapes = Vec::with_capacity(self.layers.len());
+        let mut params = 0usize;
         for (index, layer) in self.layers.iter().enumerate() {
-            shape = layer
-                .output_shape(shape)
-                .map_err(|detail| SpecError::Layer {
-                    model: self.name.clone(),
-                    index,
-                    kind: layer.kind(),
-                    detail,
+            let layer_error = |detail: String| SpecError::Layer {
+                model: self.name.clone(),
+                index,
+                kind: layer.kind(),
+                detail,
+            };
+            let output = layer.output_shape(shape).map_err(layer_error)?;
+            if too_large(output.elements()) {
+                return Err(layer_error(format!(
+                    "output {output} is over the limit of {MAX_ACTIVATION} values"
+                )));
+            }
+            params = layer
+                .params(shape, output)
+                .and_then(|p| p.checked_add(params))
+                .filter(|&p| p <= MAX_PARAMS)
+                .ok_or_else(|| {
+                    layer_error(format!(
+                        "brings the parameters over the limit of {MAX_PARAMS}"
+                    ))
                 })?;
+            shape = output;
             shapes.push(shape);
         }
         if shape != Shape::Flat(self.classes) {
@@ -293,5 +384,53 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("lstm"));
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_not_allocated() {
+        let spec = |input: &str, layers: &str| {
+            let text = format!(r#"{{"name":"m","input":{input},"classes":3,"layers":[{layers}]}}"#);
+            ModelSpec::from_json(&text).unwrap_err().to_string()
+        };
+        let head = r#"{"kind":"flatten"},{"kind":"linear","out":3}"#;
+        let err = spec(
+            "[1,8,8]",
+            &format!(r#"{{"kind":"conv","out":1000000000000,"kernel":3}},{head}"#),
+        );
+        assert!(
+            err.contains("layer 0 (conv)") && err.contains("limit"),
+            "{err}"
+        );
+        let err = spec(
+            "[1,8,8]",
+            r#"{"kind":"flatten"},{"kind":"linear","out":100000000},{"kind":"linear","out":3}"#,
+        );
+        assert!(
+            err.contains("layer 1 (linear)") && err.contains("parameters"),
+            "{err}"
+        );
+        let huge = usize::MAX;
+        let err = spec(
+            "[1,8,8]",
+            &format!(
+                r#"{{"kind":"conv","out":1,"kernel":3,"padding":{huge},"stride":{huge}}},{head}"#
+            ),
+        );
+        assert!(err.contains("padding"), "{err}");
+        let err = spec(
+            "[1,8,8]",
+            &format!(r#"{{"kind":"max_pool","kernel":3,"stride":100000,"padding":100000}},{head}"#),
+        );
+        assert!(
+            err.contains("padding 100000") && err.contains("limit"),
+            "{err}"
+        );
+        let err = spec("[1000000,1000000,1000000]", head);
+        assert!(err.contains("input") && err.contains("limit"), "{err}");
+        let err = spec(
+            "[1,4,4]",
+            &format!(r#"{{"kind":"conv","out":0,"kernel":3}},{head}"#),
+        );
+        assert!(err.contains("at least 1"), "{err}");
     }
 }
