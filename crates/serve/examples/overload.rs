@@ -109,6 +109,14 @@ fn main() -> Result<(), String> {
         run.served_per_s(),
         100.0 * run.served_per_s() / capacity_rate,
     );
+    if run.unsent > 0 {
+        println!(
+            "  the generator could not keep up: {} requests due were not sent (it had {} in \
+             flight); offered is what was sent",
+            run.unsent,
+            2 * options.connections
+        );
+    }
     println!(
         "  503: {:.1}% ({} of {}, {} without Retry-After), other statuses {:?}, connection errors {}, wrong answers {}",
         100.0 * run.refused_share(),

@@ -78,6 +78,27 @@ fn headers_sent_a_byte_at_a_time_and_silent_sockets_are_cut_off_while_others_are
     assert_eq!(get(&server.url("/v2/health/ready")).status, 200);
 }
 
+/// A keep-alive connection the service has accepted: it answered a request on it.
+fn hold(addr: std::net::SocketAddr) -> TcpStream {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut reply = [0u8; 1024];
+        let n = stream.read(&mut reply).unwrap_or(0);
+        if reply[..n].starts_with(b"HTTP/1.1 200") {
+            return stream;
+        }
+        assert!(Instant::now() < deadline, "no place for a connection");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn connections_over_the_cap_get_503_and_are_closed_at_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -85,11 +106,9 @@ fn connections_over_the_cap_get_503_and_are_closed_at_once() {
     let server = start(dir.path(), |c| c.max_connections = 2);
     assert_eq!(get(&server.url("/v2/health/ready")).status, 200);
 
-    // Two idle sockets take both places...
-    let holders: Vec<TcpStream> = (0..2)
-        .map(|_| TcpStream::connect(server.addr).unwrap())
-        .collect();
-    thread::sleep(Duration::from_millis(200));
+    // Two keep-alive connections take both places (each proven accepted by an answer, so the
+    // connection of the readiness check above, closing, cannot have held one)...
+    let holders: Vec<TcpStream> = (0..2).map(|_| hold(server.addr)).collect();
     // ...so a third connection is told to retry and closed, without waiting for anything.
     let started = Instant::now();
     let mut third = TcpStream::connect(server.addr).unwrap();
@@ -163,6 +182,12 @@ fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
     assert!(reply.contains("\"predictions\""), "{reply}");
     stopping.join().unwrap().unwrap();
     assert!(asked.elapsed() < Duration::from_secs(5));
-    let idle_after = idle_closed.join().unwrap().expect("idle connection left open");
-    assert!(idle_after < Duration::from_secs(1), "idle closed after {idle_after:?}");
+    let idle_after = idle_closed
+        .join()
+        .unwrap()
+        .expect("idle connection left open");
+    assert!(
+        idle_after < Duration::from_secs(1),
+        "idle closed after {idle_after:?}"
+    );
 }

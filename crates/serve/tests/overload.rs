@@ -71,17 +71,23 @@ fn ten_times_capacity_is_shed_with_503_while_latency_and_memory_stay_bounded() {
     eprintln!(
         "capacity {capacity_rate:.0} req/s (closed loop, {MAX_CONCURRENCY} clients); \
          offered {offered_rate:.0} req/s for {LOAD:?}: served {:.0} req/s, 503 {:.1}%, \
-         errors {}, admitted p50 {:.1} ms p99 {:.1} ms, 503 p99 {:.1} ms; \
+         errors {}, unsent {}, admitted p50 {:.1} ms p99 {:.1} ms, 503 p99 {:.1} ms; \
          RSS before {:?} KiB, peak {peak} KiB",
         overload.served_per_s(),
         100.0 * overload.refused_share(),
         overload.errors,
+        overload.unsent,
         ms(quantile(&overload.ok, 0.5)),
         ms(p99),
         ms(quantile(&overload.refused, 0.99)),
         rss_before,
     );
 
+    assert!(
+        offered_rate > 3.0 * capacity_rate,
+        "the generator offered only {offered_rate:.0} req/s ({} unsent)",
+        overload.unsent
+    );
     // Shed, not queued, not failed: some 503s with Retry-After, nothing but 200 and 503,
     // almost no connection errors, and every admitted answer right.
     assert!(

@@ -55,6 +55,10 @@ impl Target {
 pub struct Report {
     /// Requests started.
     pub sent: usize,
+    /// Requests due (open loop) that the generator did not start because it already had
+    /// twice as many requests in flight as connections: then the generator, not the service,
+    /// is what is saturated, and these are not counted as offered.
+    pub unsent: usize,
     /// From the first request's start to the last answer.
     pub elapsed: Duration,
     /// Latencies of 200 answers, sorted.
@@ -168,35 +172,44 @@ pub fn closed_loop(target: &Target, clients: usize, duration: Duration) -> Repor
 /// Starts `rate` requests a second for `duration` on a fixed schedule (checked every
 /// millisecond), over at most `connections` keep-alive connections (opened before the clock
 /// starts), and waits for every answer. A latency runs from the moment its request's task
-/// starts, waiting for a free connection included.
+/// starts, waiting for a free connection included. A request that falls due while
+/// `2 × connections` are in flight is not sent (counted in `unsent`), which keeps the
+/// generator's own backlog, and so its memory, bounded.
 pub fn open_loop(target: &Target, rate: f64, duration: Duration, connections: usize) -> Report {
     runtime().block_on(async {
         let pool = Pool::new(target.addr, connections);
         pool.prefill(connections).await;
         let report = Arc::new(Mutex::new(Report::default()));
         let total = (rate * duration.as_secs_f64()).round() as usize;
+        let most_in_flight = 2 * connections.max(1);
         let mut tasks = tokio::task::JoinSet::new();
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let start = Instant::now();
-        let mut started = 0;
-        while started < total {
+        let (mut due_so_far, mut sent, mut unsent) = (0, 0, 0);
+        while due_so_far < total {
             tick.tick().await;
+            while tasks.try_join_next().is_some() {}
             let due = ((start.elapsed().as_secs_f64() * rate) as usize).min(total);
-            for _ in started..due {
+            for _ in due_so_far..due {
+                if tasks.len() >= most_in_flight {
+                    unsent += 1;
+                    continue;
+                }
                 let (pool, target, report) = (pool.clone(), target.clone(), report.clone());
                 tasks.spawn(async move {
                     let begun = Instant::now();
                     let outcome = pool.exchange(&target.request).await;
                     report.lock().unwrap().record(begun, outcome, &target.check);
                 });
+                sent += 1;
             }
-            started = due;
-            while tasks.try_join_next().is_some() {}
+            due_so_far = due;
         }
         while tasks.join_next().await.is_some() {}
         let mut report = take(report);
-        report.sent = total;
+        report.sent = sent;
+        report.unsent = unsent;
         report.finish(start.elapsed())
     })
 }
