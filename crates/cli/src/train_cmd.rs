@@ -274,7 +274,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     });
     let mut run = match resumed {
         Some(run) => run,
-        None => RunDir::create(&out, &config).with_context(|| out.display().to_string())?,
+        None => RunDir::create(&out, &config)?,
     };
     let job = TrainJob {
         config: &config,

@@ -178,16 +178,9 @@ fn resume_refuses_other_flags_a_missing_run_and_says_when_a_run_is_complete() {
     );
 }
 
-/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE) on the process: writes past it
-/// fail with EFBIG as they would with ENOSPC. The checkpoint of LeNet-5 with AdamW state
-/// (about 0.75 MB) no longer fits, its bundles (0.25 MB) still do.
-#[cfg(target_os = "linux")]
-#[test]
-fn a_full_disk_is_a_clear_error_and_the_previous_checkpoint_survives() {
-    use std::os::unix::process::CommandExt;
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    let run_arg = run.to_str().unwrap();
+/// Starts a LeNet-5 run with AdamW in `run` and kills it once its first checkpoint exists;
+/// returns that checkpoint's bytes.
+fn killed_run_with_a_checkpoint(run: &Path) -> Vec<u8> {
     let checkpoint = run.join("checkpoint.bin");
     let mut child = Command::new(env!("CARGO_BIN_EXE_inkstone"))
         .args([
@@ -203,7 +196,7 @@ fn a_full_disk_is_a_clear_error_and_the_previous_checkpoint_survives() {
             "--optimizer",
             "adamw",
             "--out",
-            run_arg,
+            run.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -215,7 +208,33 @@ fn a_full_disk_is_a_clear_error_and_the_previous_checkpoint_survives() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let before = std::fs::read(&checkpoint).expect("a checkpoint was written");
+    std::fs::read(&checkpoint).expect("a checkpoint was written")
+}
+
+/// After a failed write: `run`'s checkpoint holds `before`, and no temporary file is left.
+fn assert_checkpoint_kept(run: &Path, before: &[u8]) {
+    let now = std::fs::read(run.join("checkpoint.bin")).unwrap();
+    assert!(now == before, "the previous checkpoint changed");
+    let leftovers: Vec<String> = std::fs::read_dir(run)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// A full disk, simulated with a file-size limit (RLIMIT_FSIZE) on the process: writes past it
+/// fail with EFBIG as they would with ENOSPC. The checkpoint of LeNet-5 with AdamW state
+/// (about 0.75 MB) no longer fits, its bundles (0.25 MB) still do.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_previous_checkpoint_survives() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let run_arg = run.to_str().unwrap();
+    let before = killed_run_with_a_checkpoint(&run);
 
     let mut resume = Command::new(env!("CARGO_BIN_EXE_inkstone"));
     resume.args(["train", "--resume", run_arg]);
@@ -235,20 +254,72 @@ fn a_full_disk_is_a_clear_error_and_the_previous_checkpoint_survives() {
     }
     let out = resume.output().unwrap();
     assert_fails_with(&out, &["checkpoint.bin", "too large"]);
-    assert_eq!(
-        std::fs::read(&checkpoint).unwrap(),
-        before,
-        "the previous checkpoint changed"
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(&run)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.contains(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_checkpoint_kept(&run, &before);
     // With room again, the run goes on from that same checkpoint and finishes.
     let out = inkstone(&["train", "--resume", run_arg]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(Bundle::load(&run.join("last.inkstone")).is_ok());
+}
+
+/// A run folder that became read-only (permissions taken away; as root, which ignores them,
+/// the resume runs as user `nobody` from a copy of the binary it can execute): resuming is a
+/// one-line error naming the file it could not write, and the checkpoint is as it was.
+/// A fresh run asked to write into a read-only folder fails the same way, before training.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_read_only_run_folder_is_a_clear_error_and_the_checkpoint_survives() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let set_mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set_mode(dir.path(), 0o755);
+    let run = dir.path().join("run");
+    let before = killed_run_with_a_checkpoint(&run);
+    let binary = dir.path().join("inkstone");
+    std::fs::copy(env!("CARGO_BIN_EXE_inkstone"), &binary).unwrap();
+    set_mode(&binary, 0o755);
+    for entry in std::fs::read_dir(&run).unwrap() {
+        set_mode(&entry.unwrap().path(), 0o444);
+    }
+    set_mode(&run, 0o555);
+    let as_unprivileged = |args: &[&str]| {
+        let mut command = Command::new(&binary);
+        command.args(args).env("HOME", dir.path());
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            command.uid(65534).gid(65534);
+        }
+        command.output().unwrap()
+    };
+
+    let out = as_unprivileged(&["train", "--resume", run.to_str().unwrap()]);
+    assert_fails_with(&out, &[run.to_str().unwrap(), "ermission denied"]);
+    assert_checkpoint_kept(&run, &before);
+
+    let read_only = dir.path().join("read-only");
+    std::fs::create_dir(&read_only).unwrap();
+    set_mode(&read_only, 0o555);
+    let fresh = read_only.join("run");
+    let out = as_unprivileged(&[
+        "train",
+        "--data",
+        "mnist",
+        "--epochs",
+        "1",
+        "--max-steps-per-epoch",
+        "2",
+        "--out",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_fails_with(&out, &[fresh.to_str().unwrap(), "ermission denied"]);
+    assert!(!fresh.exists());
+    // Writable again, the run goes on from that same checkpoint.
+    set_mode(&run, 0o755);
+    for entry in std::fs::read_dir(&run).unwrap() {
+        set_mode(&entry.unwrap().path(), 0o644);
+    }
+    let out = inkstone(&["train", "--resume", run.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -15,7 +15,7 @@ impl RunDir {
     /// Creates the folder and writes `config.json`. Refuses a folder that already holds a run,
     /// so an earlier run's results are never mixed with or overwritten by a new one.
     pub fn create(path: &Path, config: &TrainConfig) -> std::io::Result<Self> {
-        std::fs::create_dir_all(path)?;
+        std::fs::create_dir_all(path).map_err(naming(path))?;
         if path.join("config.json").exists() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::AlreadyExists,
@@ -26,11 +26,15 @@ impl RunDir {
             ));
         }
         let text = serde_json::to_string_pretty(config).expect("config serialises");
-        inkstone_model::bundle::write_atomically(&path.join("config.json"), text.as_bytes())?;
+        let config_path = path.join("config.json");
+        inkstone_model::bundle::write_atomically(&config_path, text.as_bytes())
+            .map_err(naming(&config_path))?;
+        let metrics_path = path.join("metrics.jsonl");
         let metrics = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(path.join("metrics.jsonl"))?;
+            .open(&metrics_path)
+            .map_err(naming(&metrics_path))?;
         Ok(RunDir {
             path: path.to_path_buf(),
             metrics,
@@ -61,9 +65,10 @@ impl RunDir {
         let mut metrics = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&metrics_path)?;
+            .open(&metrics_path)
+            .map_err(naming(&metrics_path))?;
         if torn {
-            metrics.write_all(b"\n")?;
+            metrics.write_all(b"\n").map_err(naming(&metrics_path))?;
         }
         Ok((
             RunDir {
@@ -87,4 +92,9 @@ impl RunDir {
     pub fn last_bundle(&self) -> PathBuf {
         self.path.join("last.inkstone")
     }
+}
+
+/// Puts `path` in front of an I/O error's message, so that it says which file failed.
+fn naming(path: &Path) -> impl FnOnce(std::io::Error) -> std::io::Error + '_ {
+    move |e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
