@@ -58,6 +58,87 @@ impl DeviceChoice {
     }
 }
 
+impl DeviceChoice {
+    /// Makes sure the device can run, before a command writes anything: built in, and for
+    /// CUDA, started (see [`start_cuda`]).
+    pub fn start(self) -> Result<()> {
+        self.ensure_built()?;
+        #[cfg(feature = "cuda")]
+        if let DeviceChoice::Cuda(index) = self {
+            start_cuda(index)?;
+        }
+        Ok(())
+    }
+}
+
+/// Starts CUDA device `index` with one tiny round trip, so that a missing driver, a missing
+/// NVRTC (which compiles the kernels) or a device that does not exist is one clear error here
+/// instead of a panic deep inside the backend in the middle of a command.
+#[cfg(feature = "cuda")]
+pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
+    use burn::tensor::Tensor;
+    let device = burn::backend::cuda::CudaDevice::new(index);
+    // The backend reports these failures by panicking, in its device thread as often as in
+    // ours (ours then only sees a closed channel): every panic message of the probe is kept,
+    // the default hook (and its backtrace) silenced meanwhile, and the messages turned into
+    // one line.
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hook = std::panic::take_hook();
+    let kept = messages.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        kept.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+    }));
+    let started = std::panic::catch_unwind(|| {
+        let probe = Tensor::<CudaBackend, 1>::ones([4], &device) * 2.0;
+        probe.sum().into_scalar()
+    });
+    std::panic::set_hook(hook);
+    match started {
+        Ok(8.0) => Ok(device),
+        Ok(sum) => bail!("cuda:{index}: a test computation gave {sum} instead of 8"),
+        Err(_) => {
+            let messages = messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .join("\n");
+            bail!("{}", explain_cuda_failure(index, &messages))
+        }
+    }
+}
+
+/// One line saying what is missing, from the message CUDA's bindings panicked with.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+fn explain_cuda_failure(index: usize, message: &str) -> String {
+    // The first message is the cause; those after it are its consequences in other threads.
+    let first_line = message.lines().next().unwrap_or("").trim();
+    if message.contains("load the \"cuda\"") || message.contains("load the \"nvcuda\"") {
+        format!(
+            "cuda:{index}: the NVIDIA driver library (libcuda.so) was not found; install the \
+             NVIDIA driver, or add the folder holding libcuda.so to LD_LIBRARY_PATH"
+        )
+    } else if message.contains("load the \"nvrtc\"") {
+        format!(
+            "cuda:{index}: NVRTC (libnvrtc.so, from the CUDA toolkit), which compiles inkstone's \
+             GPU kernels, was not found; install the CUDA toolkit or add its lib64 folder to \
+             LD_LIBRARY_PATH"
+        )
+    } else if message.contains("CUDA_ERROR_NO_DEVICE") {
+        format!("cuda:{index}: the NVIDIA driver is installed but sees no GPU")
+    } else if message.contains("CUDA_ERROR_INVALID_DEVICE") {
+        format!(
+            "cuda:{index}: there is no such device on this machine (`nvidia-smi -L` lists them)"
+        )
+    } else {
+        format!("cuda:{index}: CUDA failed to start: {first_line}")
+    }
+}
+
 /// Runs `$body` with `$B` bound to the training backend and `$device` to the device chosen.
 #[macro_export]
 macro_rules! with_train_backend {
@@ -73,7 +154,7 @@ macro_rules! with_train_backend {
             #[cfg(feature = "cuda")]
             $crate::device::DeviceChoice::Cuda(index) => {
                 type $B = $crate::device::CudaTrainBackend;
-                let $device = burn::backend::cuda::CudaDevice::new(index);
+                let $device = $crate::device::start_cuda(index)?;
                 $body
             }
             #[cfg(not(feature = "cuda"))]
@@ -97,7 +178,7 @@ macro_rules! with_backend {
             #[cfg(feature = "cuda")]
             $crate::device::DeviceChoice::Cuda(index) => {
                 type $B = $crate::device::CudaBackend;
-                let $device = burn::backend::cuda::CudaDevice::new(index);
+                let $device = $crate::device::start_cuda(index)?;
                 $body
             }
             #[cfg(not(feature = "cuda"))]
@@ -119,5 +200,23 @@ mod tests {
             .parse::<DeviceChoice>()
             .unwrap_err()
             .contains("not a device"));
+    }
+
+    /// The messages cudarc 0.19 panics with when a library or a device is missing.
+    #[test]
+    fn cuda_start_failures_say_what_is_missing() {
+        let no_driver = "Unable to dynamically load the \"cuda\" shared library - searched for \
+                         library names: [\"libcuda.so\"]. Ensure that `LD_LIBRARY_PATH` has...";
+        assert!(explain_cuda_failure(0, no_driver).contains("libcuda.so) was not found"));
+        let no_nvrtc = "Unable to dynamically load the \"nvrtc\" shared library - searched";
+        assert!(explain_cuda_failure(1, no_nvrtc).starts_with("cuda:1: NVRTC"));
+        let no_device = "called `Result::unwrap()` on an `Err` value: \
+                         DriverError(CUDA_ERROR_INVALID_DEVICE, \"invalid device ordinal\")";
+        assert!(explain_cuda_failure(3, no_device).contains("no such device"));
+        let other = "something else\nsecond line";
+        assert_eq!(
+            explain_cuda_failure(0, other),
+            "cuda:0: CUDA failed to start: something else"
+        );
     }
 }

@@ -190,6 +190,8 @@ pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpe
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    // A device that cannot run is reported before a run folder is made.
+    args.device.start()?;
     let (config, resumed) = match &args.resume {
         Some(dir) => {
             let (run, config) = RunDir::resume(dir)?;
