@@ -8,7 +8,7 @@ use clap::Args;
 use inkstone_data::mnist::Split;
 use inkstone_data::source::Loaded;
 use inkstone_data::Recipe;
-use inkstone_model::ModelSpec;
+use inkstone_model::{ModelSpec, Precision};
 use inkstone_train::optimizer::OptimizerKind;
 use inkstone_train::schedule::ScheduleKind;
 use inkstone_train::trainer::TrainJob;
@@ -75,13 +75,17 @@ pub struct TrainArgs {
     /// of each epoch), for long epochs: `--resume` then loses at most N steps.
     #[arg(long, value_name = "N")]
     checkpoint_every: Option<usize>,
+    /// Compute format: fp32, or bf16 / fp16 mixed precision (fp32 master weights; fp16 with
+    /// dynamic loss scaling). Evaluation and the saved bundles are always fp32.
+    #[arg(long)]
+    precision: Option<Precision>,
     /// Continue the run in RUN_DIR from its last checkpoint (after a crash, kill or power cut),
     /// with its own config.json; the result is the same as if it had never stopped.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
         "model", "data", "test_data", "charset", "skip_unknown", "recipe", "input", "config",
         "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
         "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
-        "checkpoint_every", "out"])]
+        "checkpoint_every", "precision", "out"])]
     resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -161,6 +165,7 @@ impl TrainArgs {
         set!(c.lr.warmup_epochs, self.warmup_epochs);
         set!(c.label_smoothing, self.label_smoothing);
         set!(c.seed, self.seed);
+        set!(c.precision, self.precision);
         if let Some(AugmentChoice(augment)) = &self.augment {
             c.augment = augment.clone();
         }

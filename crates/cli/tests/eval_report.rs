@@ -33,22 +33,7 @@ fn error_rows(html: &str) -> Vec<(usize, usize)> {
 fn eval_report_writes_heatmap_csv_gallery_and_page() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let trained = inkstone(&[
-        "train",
-        "--model",
-        "lenet5",
-        "--data",
-        "mnist",
-        "--epochs",
-        "1",
-        "--max-steps-per-epoch",
-        "6",
-        "--seed",
-        "3",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(trained.status.success(), "{}", stderr(&trained));
+    train_lenet5(&run, 1, Some(6), 3, &[]);
     for plot in ["loss", "accuracy", "lr"] {
         png(&run.join(format!("{plot}.png")));
         assert!(run.join(format!("{plot}.svg")).is_file());

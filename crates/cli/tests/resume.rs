@@ -18,9 +18,16 @@ const SPEC: &str = r#"{"name":"tiny","input":[1,28,28],"classes":10,"layers":[
   {"kind":"max_pool","kernel":2,"stride":2},{"kind":"flatten"},{"kind":"dropout","p":0.3},
   {"kind":"linear","out":10}]}"#;
 
-fn train_args<'a>(spec: &'a str, out: &'a str, optimizer: &'a str) -> Vec<&'a str> {
+fn train_args<'a>(
+    spec: &'a str,
+    out: &'a str,
+    optimizer: &'a str,
+    precision: &'a str,
+) -> Vec<&'a str> {
     vec![
         "train",
+        "--precision",
+        precision,
         "--model",
         spec,
         "--data",
@@ -89,17 +96,27 @@ fn killed_runs_resume_to_the_same_weights_as_an_uninterrupted_run() {
     let spec = spec.to_str().unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
     let (mut trials, mut kills) = (0, 0);
-    for optimizer in ["adamw", "sgd"] {
-        let reference = dir.path().join(format!("reference-{optimizer}"));
+    // fp16 also carries its loss scale across the kills.
+    for (optimizer, precision) in [("adamw", "fp32"), ("sgd", "fp32"), ("adamw", "fp16")] {
+        let reference = dir
+            .path()
+            .join(format!("reference-{optimizer}-{precision}"));
         let started = Instant::now();
-        let out = inkstone(&train_args(spec, reference.to_str().unwrap(), optimizer));
+        let out = inkstone(&train_args(
+            spec,
+            reference.to_str().unwrap(),
+            optimizer,
+            precision,
+        ));
         assert!(out.status.success(), "{}", stderr(&out));
         let full_run = started.elapsed();
         let expected = weights(&reference);
         for trial in 0..3 {
-            let run = dir.path().join(format!("killed-{optimizer}-{trial}"));
+            let run = dir
+                .path()
+                .join(format!("killed-{optimizer}-{precision}-{trial}"));
             let run_arg = run.to_str().unwrap().to_string();
-            let mut args: Vec<String> = train_args(spec, &run_arg, optimizer)
+            let mut args: Vec<String> = train_args(spec, &run_arg, optimizer, precision)
                 .into_iter()
                 .map(String::from)
                 .collect();
@@ -127,7 +144,8 @@ fn killed_runs_resume_to_the_same_weights_as_an_uninterrupted_run() {
             assert_readable(&run);
             assert!(
                 weights(&run) == expected,
-                "{optimizer} trial {trial}: resumed weights differ from the uninterrupted run's"
+                "{optimizer} {precision} trial {trial}: resumed weights differ from the \
+                 uninterrupted run's"
             );
             trials += 1;
         }

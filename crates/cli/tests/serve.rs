@@ -15,20 +15,7 @@ use std::time::{Duration, Instant};
 /// the bundle as `models/digits/1`.
 fn registry_with_trained_digits(dir: &Path) -> PathBuf {
     let run = dir.join("run");
-    let out = inkstone(&[
-        "train",
-        "--model",
-        "lenet5",
-        "--data",
-        "mnist",
-        "--epochs",
-        "3",
-        "--seed",
-        "1",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    train_lenet5(&run, 3, None, 1, &[]);
     let version = dir.join("models/digits/1");
     std::fs::create_dir_all(&version).unwrap();
     std::fs::copy(run.join("best.inkstone"), version.join("model.inkstone")).unwrap();

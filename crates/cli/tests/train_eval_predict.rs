@@ -13,22 +13,7 @@ fn trained() -> &'static (tempfile::TempDir, std::path::PathBuf) {
     RUN.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
-        let out = inkstone(&[
-            "train",
-            "--model",
-            "lenet5",
-            "--data",
-            "mnist",
-            "--epochs",
-            "2",
-            "--max-steps-per-epoch",
-            "40",
-            "--seed",
-            "7",
-            "--out",
-            run.to_str().unwrap(),
-        ]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        train_lenet5(&run, 2, Some(40), 7, &[]);
         (dir, run)
     })
 }

@@ -6,6 +6,7 @@ pub mod builtin;
 pub mod bundle;
 pub mod network;
 pub mod onnx;
+pub mod precision;
 pub mod recognizer;
 pub mod spec;
 pub mod summary;
@@ -13,6 +14,7 @@ pub mod weights;
 
 pub use bundle::{Bundle, BundleError, Provenance};
 pub use network::Network;
+pub use precision::Precision;
 pub use spec::{Layer, ModelSpec, Shape, SpecError};
 pub use summary::Summary;
 pub use weights::{NamedTensor, WeightMap};

@@ -154,7 +154,7 @@ impl<B: Backend> LayerModule<B> {
         }
     }
 
-    fn forward(&self, x: Activation<B>) -> Activation<B> {
+    pub(crate) fn forward(&self, x: Activation<B>) -> Activation<B> {
         use Activation::{Flat, Map};
         match (self, x) {
             (LayerModule::Conv(m), Map(x)) => Map(m.forward(x)),

@@ -37,6 +37,9 @@ pub struct Position {
     pub seen: usize,
     /// The run's config as trained; a checkpoint is only resumed under the same one.
     pub config: serde_json::Value,
+    /// fp16 runs: the loss scale and its count of good steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_scaler: Option<crate::loss_scale::LossScaler>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@ use crate::optimizer::{OptimizerConfig, OptimizerKind};
 use crate::schedule::{LrSchedule, ScheduleKind};
 use inkstone_data::augment::Augment;
 use inkstone_data::Recipe;
+use inkstone_model::Precision;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +45,10 @@ pub struct TrainConfig {
     /// Also checkpoint every this many steps within an epoch (always at each epoch's end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every_steps: Option<usize>,
+    /// The compute format (mixed precision with fp32 master weights); fp32 is left out of
+    /// the file, so configs written before this field existed still resume.
+    #[serde(default, skip_serializing_if = "Precision::is_fp32")]
+    pub precision: Precision,
 }
 
 impl TrainConfig {
@@ -107,6 +112,7 @@ impl TrainConfig {
             },
             max_steps_per_epoch: None,
             checkpoint_every_steps: None,
+            precision: Precision::Fp32,
         }
     }
 }

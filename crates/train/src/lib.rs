@@ -6,6 +6,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
+pub mod loss_scale;
 pub mod optimizer;
 pub mod plots;
 pub mod report;

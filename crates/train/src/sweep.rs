@@ -31,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("label_smoothing", "/label_smoothing"),
     ("augment", "/augment"),
     ("seed", "/seed"),
+    ("precision", "/precision"),
     ("model", "/model"),
     ("data", "/data"),
 ];
@@ -181,7 +182,7 @@ fn set(config: &mut Value, key: &str, value: &str) -> Result<(), GridError> {
             "off" | "none" => Value::Null,
             _ => return Err(bad("use digits, characters or off".into())),
         },
-        "optimizer" | "schedule" | "model" | "data" => Value::String(value.into()),
+        "optimizer" | "schedule" | "model" | "data" | "precision" => Value::String(value.into()),
         "max_steps_per_epoch" if value == "all" => Value::Null,
         _ => {
             let number: f64 = value.parse().map_err(|_| bad("not a number".into()))?;

@@ -6,6 +6,7 @@
 use crate::batch::{EpochAugment, Loader};
 use crate::checkpoint::{self, CheckpointError, Position};
 use crate::evaluate::{evaluate, Evaluation};
+use crate::loss_scale::LossScaler;
 use crate::plots::{write_training_plots, LrCurve};
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
@@ -15,7 +16,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use inkstone_data::packed::{permutation, PackedSet};
 use inkstone_data::{Charset, Recipe};
-use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Provenance};
+use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
 use serde_json::json;
 use std::time::Instant;
 
@@ -116,6 +117,7 @@ pub fn train<B: AutodiffBackend>(
         correct: 0,
         seen: 0,
         config: config_json.clone(),
+        loss_scaler: (config.precision == Precision::Fp16).then(LossScaler::default),
     };
     let (mut network, mut optimizer, mut position) =
         match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
@@ -139,6 +141,8 @@ pub fn train<B: AutodiffBackend>(
     let total_steps = steps * config.epochs;
     let lr_curve = LrCurve::new(&config.lr, config.epochs, steps);
     let checkpoint_every = config.checkpoint_every_steps.unwrap_or(0);
+    // Carried in the checkpoints with the position.
+    let mut loss_scaler = position.loss_scaler;
     let mut last = None;
     for epoch in position.epoch..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
@@ -175,7 +179,7 @@ pub fn train<B: AutodiffBackend>(
                 let lr = config.lr.at(global, total_steps, steps);
                 let n = host.len();
                 let b = host.to_device::<B>(device);
-                let logits = network.forward(b.images);
+                let logits = network.forward_in(b.images, config.precision);
                 let loss = loss_fn.forward(logits.clone(), b.labels.clone());
                 let hits = logits
                     .argmax(1)
@@ -184,8 +188,20 @@ pub fn train<B: AutodiffBackend>(
                     .int()
                     .sum();
                 pending.push((loss.clone().detach(), hits, n));
-                let grads = GradientsParams::from_grads(loss.backward(), &network);
-                network = optimizer.step(lr, network, grads);
+                match &mut loss_scaler {
+                    None => {
+                        let grads = GradientsParams::from_grads(loss.backward(), &network);
+                        network = optimizer.step(lr, network, grads);
+                    }
+                    // fp16: a step whose scaled gradients overflowed is skipped.
+                    Some(scaler) => {
+                        let scaled = loss.clone() * scaler.scale;
+                        let mut grads = GradientsParams::from_grads(scaled.backward(), &network);
+                        if scaler.unscale(&network, &mut grads) {
+                            network = optimizer.step(lr, network, grads);
+                        }
+                    }
+                }
                 seen += n;
                 seen_here += n;
                 let done = step + 1;
@@ -217,6 +233,7 @@ pub fn train<B: AutodiffBackend>(
                         loss_sum,
                         correct,
                         seen,
+                        loss_scaler,
                         ..position.clone()
                     };
                     checkpoint::save(&run.path, &at, &network, &optimizer)?;
@@ -254,6 +271,7 @@ pub fn train<B: AutodiffBackend>(
             loss_sum: 0.0,
             correct: 0,
             seen: 0,
+            loss_scaler,
             ..position
         };
         checkpoint::save(&run.path, &position, &network, &optimizer)?;

@@ -20,6 +20,22 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Trains LeNet-5 on the embedded digits into `run` for `epochs` (of at most `steps` steps,
+/// when given) with `seed` and any `extra` flags; panics with its stderr if it fails.
+pub fn train_lenet5(run: &Path, epochs: u32, steps: Option<u32>, seed: u32, extra: &[&str]) {
+    let (epochs, seed) = (epochs.to_string(), seed.to_string());
+    let steps = steps.map(|s| s.to_string());
+    let mut args = vec!["train", "--model", "lenet5", "--data", "mnist"];
+    args.extend(["--epochs", &epochs, "--seed", &seed]);
+    if let Some(steps) = &steps {
+        args.extend(["--max-steps-per-epoch", steps]);
+    }
+    args.extend(extra);
+    args.extend(["--out", run.to_str().expect("UTF-8 path")]);
+    let out = inkstone(&args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+}
+
 /// Asserts exit code 1 and a single `error:` line on stderr that contains every `needle`.
 pub fn assert_fails_with(out: &Output, needles: &[&str]) {
     let err = stderr(out);
