@@ -5,13 +5,14 @@
 use crate::device::DeviceChoice;
 use anyhow::Result;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor};
 use clap::Subcommand;
 use inkstone_data::image_file::decode_gray;
 use inkstone_model::recognizer::Recognizer;
-use inkstone_model::{Bundle, ModelSpec, Network};
+use inkstone_model::{Bundle, ModelSpec, Network, Precision};
+use inkstone_train::loss_scale::LossScaler;
+use inkstone_train::optimizer::{OptimizerConfig, OptimizerKind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -50,6 +51,9 @@ pub enum BenchCommand {
         warmup: usize,
         #[arg(long, default_value = "cpu")]
         device: DeviceChoice,
+        /// fp32, bf16 or fp16 (as `train --precision`, loss scaling included).
+        #[arg(long, default_value = "fp32")]
+        precision: Precision,
     },
     /// One image at a time through decode, recipe, network and ranking; prints the median
     /// time per image and its parts (compare with bench/torch_serve.py latency).
@@ -82,7 +86,19 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             steps,
             warmup,
             device,
-        } => run_train(model, input, classes, batch, steps, warmup, device),
+            precision,
+        } => run_train(
+            model,
+            input,
+            classes,
+            TrainShape {
+                batch,
+                steps,
+                warmup,
+                precision,
+            },
+            device,
+        ),
         BenchCommand::Predict {
             bundle,
             image,
@@ -190,24 +206,33 @@ fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) 
     Ok(())
 }
 
+/// What one `bench train` measures: steps of `batch` images after `warmup` untimed ones.
+struct TrainShape {
+    batch: usize,
+    steps: usize,
+    warmup: usize,
+    precision: Precision,
+}
+
 fn run_train(
     model: String,
     input: Option<usize>,
     classes: usize,
-    batch: usize,
-    steps: usize,
-    warmup: usize,
+    shape: TrainShape,
     device: DeviceChoice,
 ) -> Result<()> {
     let side = input.unwrap_or_else(|| inkstone_model::builtin::default_side(&model));
     let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
     let started = Instant::now();
     let (first_step, per_step) = crate::with_train_backend!(device, |B, device| {
-        bench_train::<B>(&spec, batch, steps, warmup, &device)
+        bench_train::<B>(&spec, &shape, &device)
     });
+    let TrainShape {
+        batch, precision, ..
+    } = shape;
     let img_s = batch as f64 / per_step;
     println!(
-        "inkstone {} {side}x{side}x1 {classes}cls train bs={batch} device={device:?}: {img_s:.1} img/s, {:.2} ms/step (first step {:.2}s, total {:.1}s)",
+        "inkstone {} {side}x{side}x1 {classes}cls train bs={batch} {precision:?} device={device:?}: {img_s:.1} img/s, {:.2} ms/step (first step {:.2}s, total {:.1}s)",
         spec.name,
         per_step * 1e3,
         first_step,
@@ -219,15 +244,25 @@ fn run_train(
 /// Returns (seconds until the first step finished, seconds per step after warm-up).
 fn bench_train<B: AutodiffBackend>(
     spec: &ModelSpec,
-    batch: usize,
-    steps: usize,
-    warmup: usize,
+    shape: &TrainShape,
     device: &B::Device,
 ) -> (f64, f64) {
+    let &TrainShape {
+        batch,
+        steps,
+        warmup,
+        precision,
+    } = shape;
     B::seed(device, 0);
     let started = Instant::now();
     let mut network = Network::<B>::new(spec, device).expect("spec was checked");
-    let mut optim = AdamConfig::new().init::<B, Network<B>>();
+    // Adam, as the PyTorch reference (`bench/torch_reference.py`): AdamW without decay.
+    let mut optim = OptimizerConfig {
+        kind: OptimizerKind::Adamw,
+        momentum: 0.0,
+        weight_decay: 0.0,
+    }
+    .build::<B>();
     let [c, h, w] = spec.input;
     let x = Tensor::<B, 4>::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), device);
     let y = Tensor::<B, 1, Int>::random(
@@ -235,6 +270,7 @@ fn bench_train<B: AutodiffBackend>(
         Distribution::Uniform(0.0, spec.classes as f64),
         device,
     );
+    let mut scaler = (precision == Precision::Fp16).then(LossScaler::default);
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut first = 0.0;
     let mut timer = Instant::now();
@@ -243,9 +279,8 @@ fn bench_train<B: AutodiffBackend>(
             B::sync(device).expect("device sync");
             timer = Instant::now();
         }
-        let loss = loss_fn.forward(network.forward(x.clone()), y.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
-        network = optim.step(1e-3, network, grads);
+        let loss = loss_fn.forward(network.forward_in(x.clone(), precision), y.clone());
+        network = optim.step_from_loss(1e-3, network, loss, scaler.as_mut());
         if i == 0 {
             B::sync(device).expect("device sync");
             first = started.elapsed().as_secs_f64();

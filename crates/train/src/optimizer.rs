@@ -1,11 +1,13 @@
 //! The optimisers a run can use, built from serialisable settings.
 
+use crate::loss_scale::LossScaler;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder, RecorderError};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
 use inkstone_model::Network;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +73,33 @@ impl<B: AutodiffBackend> NetworkOptimizer<B> {
         match self {
             NetworkOptimizer::Sgd(o) => o.step(lr, network, grads),
             NetworkOptimizer::AdamW(o) => o.step(lr, network, grads),
+        }
+    }
+
+    /// Backward pass from `loss` and one step. With a `scaler` (fp16), the loss is scaled
+    /// first and the gradients unscaled after, and a step whose gradients overflowed is
+    /// skipped.
+    pub fn step_from_loss(
+        &mut self,
+        lr: f64,
+        network: Network<B>,
+        loss: Tensor<B, 1>,
+        scaler: Option<&mut LossScaler>,
+    ) -> Network<B> {
+        match scaler {
+            None => {
+                let grads = GradientsParams::from_grads(loss.backward(), &network);
+                self.step(lr, network, grads)
+            }
+            Some(scaler) => {
+                let scaled = loss * scaler.scale;
+                let mut grads = GradientsParams::from_grads(scaled.backward(), &network);
+                if scaler.unscale(&network, &mut grads) {
+                    self.step(lr, network, grads)
+                } else {
+                    network
+                }
+            }
         }
     }
 }

@@ -11,7 +11,6 @@ use crate::plots::{write_training_plots, LrCurve};
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use inkstone_data::packed::{permutation, PackedSet};
@@ -188,20 +187,7 @@ pub fn train<B: AutodiffBackend>(
                     .int()
                     .sum();
                 pending.push((loss.clone().detach(), hits, n));
-                match &mut loss_scaler {
-                    None => {
-                        let grads = GradientsParams::from_grads(loss.backward(), &network);
-                        network = optimizer.step(lr, network, grads);
-                    }
-                    // fp16: a step whose scaled gradients overflowed is skipped.
-                    Some(scaler) => {
-                        let scaled = loss.clone() * scaler.scale;
-                        let mut grads = GradientsParams::from_grads(scaled.backward(), &network);
-                        if scaler.unscale(&network, &mut grads) {
-                            network = optimizer.step(lr, network, grads);
-                        }
-                    }
-                }
+                network = optimizer.step_from_loss(lr, network, loss, loss_scaler.as_mut());
                 seen += n;
                 seen_here += n;
                 let done = step + 1;
