@@ -75,6 +75,10 @@ pub struct TrainArgs {
     /// of each epoch), for long epochs: `--resume` then loses at most N steps.
     #[arg(long, value_name = "N")]
     checkpoint_every: Option<usize>,
+    /// Start from this bundle's weights (fine-tuning, e.g. on your own handwriting) instead
+    /// of a random initialisation; it must hold the same model and classes.
+    #[arg(long, value_name = "BUNDLE")]
+    init: Option<PathBuf>,
     /// Compute format: fp32, or bf16 / fp16 mixed precision (fp32 master weights; fp16 with
     /// dynamic loss scaling). Evaluation and the saved bundles are always fp32.
     #[arg(long)]
@@ -85,7 +89,7 @@ pub struct TrainArgs {
         "model", "data", "test_data", "charset", "skip_unknown", "recipe", "input", "config",
         "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
         "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
-        "checkpoint_every", "precision", "out"])]
+        "checkpoint_every", "precision", "init", "out"])]
     resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -166,6 +170,9 @@ impl TrainArgs {
         set!(c.label_smoothing, self.label_smoothing);
         set!(c.seed, self.seed);
         set!(c.precision, self.precision);
+        if let Some(init) = &self.init {
+            c.init = Some(init.to_string_lossy().into_owned());
+        }
         if let Some(AugmentChoice(augment)) = &self.augment {
             c.augment = augment.clone();
         }
@@ -281,7 +288,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     });
     let mut run = match resumed {
         Some(run) => run,
-        None => RunDir::create(&out, &config)?,
+        None => {
+            if let Some(init) = &config.init {
+                inkstone_train::trainer::check_init(Path::new(init), &spec, &charset)?;
+            }
+            RunDir::create(&out, &config)?
+        }
     };
     let job = TrainJob {
         config: &config,

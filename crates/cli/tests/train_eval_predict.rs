@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use inkstone_data::embedded;
 use inkstone_data::mnist::Split;
+use inkstone_model::Bundle;
 use std::sync::OnceLock;
 
 /// One short training run shared by the tests in this file.
@@ -277,4 +278,60 @@ fn export_writes_an_onnx_file_that_tract_runs_like_predict() {
     );
     let bad = inkstone(&["export", "/no/such.inkstone", "-o", onnx.to_str().unwrap()]);
     assert_fails_with(&bad, &["/no/such.inkstone"]);
+}
+
+#[test]
+fn init_starts_from_a_bundles_weights_and_refuses_another_model() {
+    let (_, run) = trained();
+    let bundle = run.join("best.inkstone");
+    let best = Bundle::load(&bundle).unwrap().metrics["test_top1"]
+        .as_f64()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // One step at a vanishing learning rate: the weights are the bundle's, so is the accuracy.
+    let tuned = dir.path().join("tuned");
+    train_lenet5(
+        &tuned,
+        1,
+        Some(1),
+        9,
+        &[
+            "--lr",
+            "1e-12",
+            "--schedule",
+            "constant",
+            "--warmup-epochs",
+            "0",
+            "--init",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    let tuned_top1 = Bundle::load(&tuned.join("best.inkstone")).unwrap().metrics["test_top1"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (tuned_top1 - best).abs() < 1e-9,
+        "started from {best}, got {tuned_top1}"
+    );
+    let config = std::fs::read_to_string(tuned.join("config.json")).unwrap();
+    assert!(config.contains("\"init\""), "{config}");
+
+    let other = dir.path().join("other");
+    let out = inkstone(&[
+        "train",
+        "--model",
+        "digitcnn",
+        "--init",
+        bundle.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_fails_with(
+        &out,
+        &[bundle.to_str().unwrap(), "--init holds model `lenet5`"],
+    );
+    assert!(
+        !other.exists(),
+        "a run folder was made for a refused --init"
+    );
 }

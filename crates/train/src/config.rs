@@ -45,6 +45,10 @@ pub struct TrainConfig {
     /// Also checkpoint every this many steps within an epoch (always at each epoch's end).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_every_steps: Option<usize>,
+    /// Start from this bundle's weights (fine-tuning) instead of a random initialisation; its
+    /// model and classes must be the run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<String>,
     /// The compute format (mixed precision with fp32 master weights); fp32 is left out of
     /// the file, so configs written before this field existed still resume.
     #[serde(default, skip_serializing_if = "Precision::is_fp32")]
@@ -112,6 +116,7 @@ impl TrainConfig {
             },
             max_steps_per_epoch: None,
             checkpoint_every_steps: None,
+            init: None,
             precision: Precision::Fp32,
         }
     }

@@ -17,6 +17,7 @@ use inkstone_data::packed::{permutation, PackedSet};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
 use serde_json::json;
+use std::path::Path;
 use std::time::Instant;
 
 /// Progress read off the device every this many steps (reading sooner stalls a GPU).
@@ -58,7 +59,7 @@ impl Observer for () {}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("{0}")]
+    #[error(transparent)]
     Bundle(#[from] BundleError),
     #[error("{path}: {source}")]
     Io {
@@ -68,7 +69,7 @@ pub enum TrainError {
     },
     #[error("training set is empty")]
     NoData,
-    #[error("{0}")]
+    #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error("{0}: the checkpoint was taken under another config than the run's config.json")]
     ConfigChanged(std::path::PathBuf),
@@ -106,7 +107,6 @@ pub fn train<B: AutodiffBackend>(
         return Err(TrainError::NoData);
     }
     B::seed(device, config.seed);
-    let network = Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?;
     let config_json = serde_json::to_value(config).expect("config serialises");
     let fresh = Position {
         epoch: 1,
@@ -120,7 +120,14 @@ pub fn train<B: AutodiffBackend>(
     };
     let (mut network, mut optimizer, mut position) =
         match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
-            None => (network, config.optimizer.build::<B>(), fresh),
+            // `--init` is read only when starting: a resumed run has its own weights.
+            None => {
+                let network = match &config.init {
+                    None => Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?,
+                    Some(path) => initial_weights(Path::new(path), job, device)?,
+                };
+                (network, config.optimizer.build::<B>(), fresh)
+            }
             Some(restored) if restored.position.config != config_json => {
                 return Err(TrainError::ConfigChanged(checkpoint::path_in(&run.path)))
             }
@@ -329,6 +336,50 @@ fn update_plots(run: &RunDir, lr: &LrCurve) {
     if let Err(e) = write_training_plots(&run.path, lr) {
         eprintln!("warning: plots in {} not updated: {e}", run.path.display());
     }
+}
+
+/// The network of the `--init` bundle at `path` (see [`check_init`]).
+fn initial_weights<B: AutodiffBackend>(
+    path: &Path,
+    job: &TrainJob,
+    device: &B::Device,
+) -> Result<Network<B>, TrainError> {
+    Ok(check_init(path, job.spec, job.charset)?.network(device)?)
+}
+
+/// Loads the `--init` bundle at `path`, which must hold the run's model and classes in the
+/// same order (class `i` of the head must mean the same symbol). The command calls it before
+/// making the run folder, so a wrong bundle leaves nothing behind.
+pub fn check_init(path: &Path, spec: &ModelSpec, charset: &Charset) -> Result<Bundle, TrainError> {
+    let bundle = Bundle::load(path)?;
+    let mismatch = |detail: String| {
+        TrainError::Bundle(BundleError::Mismatch {
+            path: path.to_path_buf(),
+            detail,
+        })
+    };
+    if bundle.spec != *spec {
+        return Err(mismatch(format!(
+            "--init holds model `{}` ({} classes on {:?}), the run trains `{}` ({} classes on \
+             {:?})",
+            bundle.spec.name,
+            bundle.spec.classes,
+            bundle.spec.input,
+            spec.name,
+            spec.classes,
+            spec.input
+        )));
+    }
+    if let Some(i) = (0..charset.len()).find(|&i| bundle.charset.symbol(i) != charset.symbol(i)) {
+        return Err(mismatch(format!(
+            "--init's class {i} is `{}`, the data's is `{}` (charset `{}` vs `{}`)",
+            bundle.charset.symbol(i),
+            charset.symbol(i),
+            bundle.charset.name,
+            charset.name
+        )));
+    }
+    Ok(bundle)
 }
 
 fn make_bundle<B: AutodiffBackend>(
