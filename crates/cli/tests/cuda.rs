@@ -1,0 +1,112 @@
+//! The CUDA backend, built with `--features cuda` (CI builds this feature with clippy only; run
+//! `cargo test --release -p inkstone --features cuda --test cuda`):
+//! - on a machine without the NVIDIA driver, `--device cuda` is one line naming the missing
+//!   library, exit status 1, and no run folder;
+//! - on a machine with a GPU, training on `cuda:0` follows the CPU's loss curve from the same
+//!   initial weights, data order and seed.
+#![cfg(feature = "cuda")]
+
+mod common;
+
+use common::{assert_fails_with, inkstone, stderr};
+use std::path::Path;
+
+fn driver_installed() -> bool {
+    std::process::Command::new("ldconfig")
+        .arg("-p")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains("libcuda.so"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn cuda_without_the_driver_is_one_line_naming_libcuda_and_writes_nothing() {
+    if driver_installed() {
+        eprintln!("SKIPPED: this machine has libcuda.so");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = inkstone(&[
+        "train",
+        "--device",
+        "cuda:0",
+        "--epochs",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert_fails_with(&out, &["cuda:0", "libcuda.so", "not found"]);
+    assert!(!run.exists(), "a run folder was made");
+    let out = inkstone(&["bench", "train", "--model", "lenet5", "--device", "cuda"]);
+    assert_fails_with(&out, &["cuda:0", "libcuda.so"]);
+}
+
+/// The step and epoch records of a run: (train loss every 10 steps, test top-1 per epoch).
+fn curves(run: &Path) -> (Vec<f64>, Vec<f64>) {
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps = records
+        .iter()
+        .filter(|r| r["kind"] == "step")
+        .map(|r| r["loss"].as_f64().unwrap())
+        .collect();
+    let epochs = records
+        .iter()
+        .filter_map(|r| r["test_top1"].as_f64())
+        .collect();
+    (steps, epochs)
+}
+
+#[test]
+fn cuda_training_follows_the_cpu_loss_curve() {
+    if !driver_installed() {
+        eprintln!("SKIPPED: no libcuda.so on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The same initial weights for both (the backends' random generators differ).
+    let init = dir.path().join("init.inkstone");
+    let out = inkstone(&["model", "init", "lenet5", "-o", init.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut curves_by_device = Vec::new();
+    for device in ["cpu", "cuda:0"] {
+        let run = dir.path().join(device.replace(':', "-"));
+        let out = inkstone(&[
+            "train",
+            "--device",
+            device,
+            "--init",
+            init.to_str().unwrap(),
+            "--data",
+            "mnist",
+            "--epochs",
+            "2",
+            "--max-steps-per-epoch",
+            "60",
+            "--seed",
+            "5",
+            "--out",
+            run.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{device}: {}", stderr(&out));
+        curves_by_device.push(curves(&run));
+    }
+    let (cpu_steps, cpu_epochs) = &curves_by_device[0];
+    let (gpu_steps, gpu_epochs) = &curves_by_device[1];
+    assert_eq!(cpu_steps.len(), 12);
+    assert_eq!(cpu_steps.len(), gpu_steps.len());
+    for (i, (c, g)) in cpu_steps.iter().zip(gpu_steps).enumerate() {
+        // Float sums in another order drift apart slowly; a wrong kernel shows at once.
+        assert!(
+            (c - g).abs() <= 0.02 * c.abs().max(0.1),
+            "step record {i}: cpu loss {c}, cuda {g}"
+        );
+    }
+    for (c, g) in cpu_epochs.iter().zip(gpu_epochs) {
+        assert!((c - g).abs() < 0.01, "test top-1: cpu {c}, cuda {g}");
+    }
+}
