@@ -71,6 +71,33 @@ impl DeviceChoice {
     }
 }
 
+/// The backend's device for a choice (started, for CUDA), so that a command generic over the
+/// backend can build its device list for `--devices`.
+pub trait DeviceOf: burn::tensor::backend::Backend {
+    fn device_of(choice: DeviceChoice) -> Result<Self::Device>;
+}
+
+impl DeviceOf for CpuTrainBackend {
+    fn device_of(choice: DeviceChoice) -> Result<Self::Device> {
+        match choice {
+            DeviceChoice::Cpu => Ok(Default::default()),
+            other => bail!("--devices: {other} cannot be mixed with cpu; list devices of one kind"),
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl DeviceOf for CudaTrainBackend {
+    fn device_of(choice: DeviceChoice) -> Result<Self::Device> {
+        match choice {
+            DeviceChoice::Cuda(index) => start_cuda(index),
+            other => {
+                bail!("--devices: {other} cannot be mixed with cuda; list devices of one kind")
+            }
+        }
+    }
+}
+
 /// Starts CUDA device `index` with one tiny round trip, so that a missing driver, a missing
 /// NVRTC (which compiles the kernels) or a device that does not exist is one clear error here
 /// instead of a panic deep inside the backend in the middle of a command.
@@ -148,7 +175,7 @@ macro_rules! with_train_backend {
         match choice {
             $crate::device::DeviceChoice::Cpu => {
                 type $B = $crate::device::CpuTrainBackend;
-                let $device = Default::default();
+                let $device: burn::tensor::Device<$B> = Default::default();
                 $body
             }
             #[cfg(feature = "cuda")]
@@ -172,7 +199,7 @@ macro_rules! with_backend {
         match choice {
             $crate::device::DeviceChoice::Cpu => {
                 type $B = $crate::device::CpuBackend;
-                let $device = Default::default();
+                let $device: burn::tensor::Device<$B> = Default::default();
                 $body
             }
             #[cfg(feature = "cuda")]

@@ -94,6 +94,15 @@ pub struct TrainArgs {
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
+    /// Data parallel over several devices of one kind, e.g. `cuda:0,cuda:1`: each batch is
+    /// split between them and their gradients summed (`cpu,cpu` runs the same code on the CPU).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "device",
+        value_name = "LIST"
+    )]
+    devices: Vec<DeviceChoice>,
     /// Run directory (default: runs/<model>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -203,7 +212,14 @@ pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpe
 
 pub fn run(args: TrainArgs) -> Result<()> {
     // A device that cannot run is reported before a run folder is made.
-    args.device.start()?;
+    let devices = if args.devices.is_empty() {
+        vec![args.device]
+    } else {
+        args.devices.clone()
+    };
+    for device in &devices {
+        device.start()?;
+    }
     let (config, resumed) = match &args.resume {
         Some(dir) => {
             let (run, config) = RunDir::resume(dir)?;
@@ -304,8 +320,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         test: &test,
     };
     let mut progress = TrainProgress::new();
-    let best = crate::with_train_backend!(args.device, |B, device| {
-        inkstone_train::train::<B>(&job, &device, &mut run, &mut progress)?.best_top1
+    let best = crate::with_train_backend!(devices[0], |B, _device| {
+        let devices = devices
+            .iter()
+            .map(|&d| <B as crate::device::DeviceOf>::device_of(d))
+            .collect::<Result<Vec<_>>>()?;
+        inkstone_train::trainer::train_on::<B>(&job, &devices, &mut run, &mut progress)?.best_top1
     });
     println!(
         "best test top-1 {:.2}% on {} after {} epochs in {:.1}s; bundle: {}",

@@ -32,6 +32,27 @@ impl HostBatch {
         self.labels.is_empty()
     }
 
+    /// Splits the batch into `parts` consecutive shards as equal as can be (the first ones one
+    /// sample larger), for data-parallel replicas; shards may be empty when the batch is
+    /// smaller than `parts`.
+    pub fn split(self, parts: usize) -> Vec<HostBatch> {
+        let n = self.len();
+        let per_sample = self.side * self.side;
+        let parts = parts.max(1);
+        let mut shards = Vec::with_capacity(parts);
+        let mut start = 0;
+        for i in 0..parts {
+            let len = n / parts + usize::from(i < n % parts);
+            shards.push(HostBatch {
+                pixels: self.pixels[start * per_sample..(start + len) * per_sample].to_vec(),
+                labels: self.labels[start..start + len].to_vec(),
+                side: self.side,
+            });
+            start += len;
+        }
+        shards
+    }
+
     pub fn to_device<B: Backend>(self, device: &B::Device) -> Batch<B> {
         let n = self.labels.len();
         Batch {
@@ -42,6 +63,16 @@ impl HostBatch {
             labels: Tensor::from_data(TensorData::new(self.labels, [n]), device),
         }
     }
+}
+
+/// How many of a batch's `logits` rank the true label first.
+pub fn hits<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tensor<B, 1, Int> {
+    logits
+        .argmax(1)
+        .squeeze_dim::<1>(1)
+        .equal(labels)
+        .int()
+        .sum()
 }
 
 /// Random distortions for one epoch: each sample's warp is seeded by (epoch seed, sample index),

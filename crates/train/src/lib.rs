@@ -8,6 +8,7 @@ pub mod config;
 pub mod evaluate;
 pub mod loss_scale;
 pub mod optimizer;
+pub mod parallel;
 pub mod plots;
 pub mod report;
 pub mod rundir;

@@ -7,12 +7,14 @@ use crate::batch::{EpochAugment, Loader};
 use crate::checkpoint::{self, CheckpointError, Position};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::loss_scale::LossScaler;
+use crate::parallel::Replicas;
 use crate::plots::{write_training_plots, LrCurve};
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
+use burn::tensor::Tensor;
 use inkstone_data::packed::{permutation, PackedSet};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
@@ -102,6 +104,18 @@ pub fn train<B: AutodiffBackend>(
     run: &mut RunDir,
     observer: &mut dyn Observer,
 ) -> Result<Trained<B>, TrainError> {
+    train_on(job, std::slice::from_ref(device), run, observer)
+}
+
+/// [`train`] with every batch split over `devices` (data parallel, see [`crate::parallel`]);
+/// the first device holds the master copy, evaluates and writes the checkpoints.
+pub fn train_on<B: AutodiffBackend>(
+    job: &TrainJob,
+    devices: &[B::Device],
+    run: &mut RunDir,
+    observer: &mut dyn Observer,
+) -> Result<Trained<B>, TrainError> {
+    let device = &devices[0];
     let config = job.config;
     if job.train.is_empty() {
         return Err(TrainError::NoData);
@@ -149,6 +163,7 @@ pub fn train<B: AutodiffBackend>(
     let checkpoint_every = config.checkpoint_every_steps.unwrap_or(0);
     // Carried in the checkpoints with the position.
     let mut loss_scaler = position.loss_scaler;
+    let mut replicas = (devices.len() > 1).then(|| Replicas::<B>::new(devices));
     let mut last = None;
     for epoch in position.epoch..=config.epochs {
         observer.epoch_started(epoch, config.epochs, steps);
@@ -181,20 +196,32 @@ pub fn train<B: AutodiffBackend>(
             for (i, host) in loader.enumerate() {
                 let step = first_step + i;
                 let global = (epoch - 1) * steps + step;
-                B::seed(device, step_seed(config.seed, global));
                 let lr = config.lr.at(global, total_steps, steps);
                 let n = host.len();
-                let b = host.to_device::<B>(device);
-                let logits = network.forward_in(b.images, config.precision);
-                let loss = loss_fn.forward(logits.clone(), b.labels.clone());
-                let hits = logits
-                    .argmax(1)
-                    .squeeze_dim::<1>(1)
-                    .equal(b.labels)
-                    .int()
-                    .sum();
-                pending.push((loss.clone().detach(), hits, n));
-                network = optimizer.step_from_loss(lr, network, loss, loss_scaler.as_mut());
+                let seed = step_seed(config.seed, global);
+                if let Some(replicas) = &mut replicas {
+                    let (stepped, out) = replicas.step(
+                        network,
+                        host,
+                        &loss_fn,
+                        &mut optimizer,
+                        lr,
+                        config.precision,
+                        loss_scaler.as_mut(),
+                        |r| seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    );
+                    network = stepped;
+                    let (loss, hits) = (Tensor::from_inner(out.loss), Tensor::from_inner(out.hits));
+                    pending.push((loss, hits, n));
+                } else {
+                    B::seed(device, seed);
+                    let b = host.to_device::<B>(device);
+                    let logits = network.forward_in(b.images, config.precision);
+                    let loss = loss_fn.forward(logits.clone(), b.labels.clone());
+                    let hits = crate::batch::hits(logits, b.labels);
+                    pending.push((loss.clone().detach(), hits, n));
+                    network = optimizer.step_from_loss(lr, network, loss, loss_scaler.as_mut());
+                }
                 seen += n;
                 seen_here += n;
                 let done = step + 1;

@@ -1,0 +1,118 @@
+//! Data-parallel training on several devices of one machine (`--devices cuda:0,cuda:1`), in
+//! the manner of PyTorch's `DataParallel`: every step splits the batch into one shard per
+//! device, each device runs forward and backward on its shard with a copy of the network
+//! made from the master on the first device, the gradients are summed on the first device and
+//! the optimiser steps there. Burn queues each device's kernels
+//! without waiting, so one host thread keeps all devices busy; no collective is needed inside
+//! one machine.
+//!
+//! Each shard's loss is weighted by its share of the batch, so the summed gradient is exactly
+//! the gradient of the whole batch's mean loss: with one device or many, a step is the same
+//! step (up to float summation order). Batch norm normalises each shard by its own statistics
+//! and the first replica's running statistics are kept, as with `DataParallel`.
+
+use crate::batch::HostBatch;
+use crate::loss_scale::LossScaler;
+use crate::optimizer::NetworkOptimizer;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLoss;
+use burn::optim::{GradientsAccumulator, GradientsParams};
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Int, Tensor};
+use inkstone_model::{Network, Precision};
+
+/// The devices a step is spread over; the first holds the master copy of the network.
+pub struct Replicas<B: AutodiffBackend> {
+    devices: Vec<B::Device>,
+}
+
+/// What a step computed, for the running metrics: the batch's mean loss and its hits, still on
+/// the first device so that reading them waits for nothing.
+pub struct StepOutcome<B: AutodiffBackend> {
+    pub loss: Tensor<B::InnerBackend, 1>,
+    pub hits: Tensor<B::InnerBackend, 1, Int>,
+}
+
+impl<B: AutodiffBackend> Replicas<B> {
+    pub fn new(devices: &[B::Device]) -> Self {
+        Replicas {
+            devices: devices.to_vec(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.devices.is_empty()
+    }
+
+    /// One training step of `network` (on the first device) on `host`, spread over the
+    /// replicas; returns the updated network and the step's loss and hits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &mut self,
+        network: Network<B>,
+        host: HostBatch,
+        loss_fn: &CrossEntropyLoss<B>,
+        optimizer: &mut NetworkOptimizer<B>,
+        lr: f64,
+        precision: Precision,
+        scaler: Option<&mut LossScaler>,
+        seed_for: impl Fn(usize) -> u64,
+    ) -> (Network<B>, StepOutcome<B>) {
+        let n = host.len() as f64;
+        let scale = scaler.as_ref().map_or(1.0, |s| s.scale);
+        let mut accumulator = GradientsAccumulator::<Network<B>>::new();
+        let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
+        let mut hits_sum: Option<Tensor<B::InnerBackend, 1, Int>> = None;
+        for (r, shard) in host.split(self.len()).into_iter().enumerate() {
+            if shard.is_empty() {
+                continue;
+            }
+            let share = shard.len() as f64 / n;
+            let device = &self.devices[r];
+            B::seed(device, seed_for(r));
+            // The copies are made from the master each step, after its first shard: Burn
+            // initialises parameters on first use, so a copy made before that would draw
+            // weights of its own.
+            let copy;
+            let replica = if r == 0 {
+                &network
+            } else {
+                copy = network.clone().fork(device);
+                &copy
+            };
+            let b = shard.to_device::<B>(device);
+            let logits = replica.forward_in(b.images, precision);
+            let loss = loss_fn.forward(logits.clone(), b.labels.clone()) * share;
+            let hits = crate::batch::hits(logits, b.labels);
+            let first = &self.devices[0];
+            let (l, h) = (
+                loss.clone().inner().to_device(first),
+                hits.inner().to_device(first),
+            );
+            loss_sum = Some(loss_sum.map_or(l.clone(), |s| s + l));
+            hits_sum = Some(hits_sum.map_or(h.clone(), |s| s + h));
+            let grads = GradientsParams::from_grads((loss * scale).backward(), replica)
+                .to_device(first, replica);
+            accumulator.accumulate(&network, grads);
+        }
+        let mut grads = accumulator.grads();
+        let finite = match scaler {
+            Some(scaler) => scaler.unscale(&network, &mut grads),
+            None => true,
+        };
+        let network = if finite {
+            optimizer.step(lr, network, grads)
+        } else {
+            network
+        };
+        let outcome = StepOutcome {
+            loss: loss_sum.expect("a batch is never empty"),
+            hits: hits_sum.expect("a batch is never empty"),
+        };
+        (network, outcome)
+    }
+}
