@@ -35,6 +35,18 @@ fn sixteen_bit_training_matches_fp32_accuracy_and_saves_fp32_bundles() {
             serde_json::from_str(&std::fs::read_to_string(run.join("config.json")).unwrap())
                 .unwrap();
         assert_eq!(config["precision"], precision);
+        // fp16 step records carry the loss scale (a power of two) and the skipped steps.
+        let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+        let step: serde_json::Value =
+            serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+        assert_eq!(step["kind"], "step");
+        if precision == "fp16" {
+            let scale = step["loss_scale"].as_f64().expect("loss_scale");
+            assert_eq!(scale.log2().fract(), 0.0, "{scale}");
+            assert!(step["skipped_steps"].as_u64().is_some(), "{step}");
+        } else {
+            assert!(step.get("loss_scale").is_none(), "{step}");
+        }
         let bundle = Bundle::load(&run.join("best.inkstone")).unwrap();
         assert!(bundle
             .weights

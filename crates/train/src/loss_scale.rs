@@ -20,6 +20,9 @@ pub const GROWTH_INTERVAL: usize = 2_000;
 pub struct LossScaler {
     pub scale: f32,
     pub good_steps: usize,
+    /// Steps skipped for overflow since the run began (reported in the step records).
+    #[serde(default)]
+    pub skipped: usize,
 }
 
 impl Default for LossScaler {
@@ -27,6 +30,7 @@ impl Default for LossScaler {
         LossScaler {
             scale: INITIAL_SCALE,
             good_steps: 0,
+            skipped: 0,
         }
     }
 }
@@ -63,6 +67,7 @@ impl LossScaler {
         } else {
             self.scale /= 2.0;
             self.good_steps = 0;
+            self.skipped += 1;
         }
     }
 }
@@ -132,6 +137,7 @@ mod tests {
         let mut grads = grads_of(&layer, [f32::NAN, 1.0]);
         assert!(!scaler.unscale(&layer, &mut grads));
         assert_eq!(scaler.scale, INITIAL_SCALE / 4.0);
+        assert_eq!(scaler.skipped, 2);
         for step in 1..=GROWTH_INTERVAL {
             let mut grads = grads_of(&layer, [1.0, 1.0]);
             assert!(scaler.unscale(&layer, &mut grads));

@@ -235,7 +235,14 @@ pub fn train_on<B: AutodiffBackend>(
                         correct += h;
                         window.add(l, h, n);
                     }
-                    log_step(run, epoch, global + 1, lr, &mut window)?;
+                    log_step(
+                        run,
+                        epoch,
+                        global + 1,
+                        lr,
+                        &mut window,
+                        loss_scaler.as_ref(),
+                    )?;
                     observer.step(&StepReport {
                         epoch,
                         step: done,
@@ -333,13 +340,19 @@ fn log_step(
     global_step: usize,
     lr: f64,
     window: &mut Window,
+    scaler: Option<&LossScaler>,
 ) -> Result<(), TrainError> {
     let w = std::mem::take(window);
-    let record = json!({
+    let mut record = json!({
         "kind": "step", "epoch": epoch, "step": global_step, "lr": lr,
         "loss": w.loss_sum / w.seen.max(1) as f64,
         "accuracy": w.correct as f64 / w.seen.max(1) as f64,
     });
+    // fp16: the loss scale and the overflowed steps so far, as one would watch GradScaler's.
+    if let Some(scaler) = scaler {
+        record["loss_scale"] = json!(scaler.scale);
+        record["skipped_steps"] = json!(scaler.skipped);
+    }
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
         source,
