@@ -220,10 +220,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     for device in &devices {
         device.start()?;
     }
-    let (config, resumed) = match &args.resume {
+    let (config, resumed, has_checkpoint) = match &args.resume {
         Some(dir) => {
             let (run, config) = RunDir::resume(dir)?;
-            if let Some(at) = inkstone_train::checkpoint::peek(dir)? {
+            let checkpoint = inkstone_train::checkpoint::peek(dir)?;
+            if let Some(at) = &checkpoint {
                 if at.epoch > config.epochs {
                     println!(
                         "{}: already trained all {} epochs; nothing to resume",
@@ -244,9 +245,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     dir.display()
                 );
             }
-            (config, Some(run))
+            (config, Some(run), checkpoint.is_some())
         }
-        None => (args.config()?, None),
+        None => (args.config()?, None, false),
     };
     let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
     let started = std::time::Instant::now();
@@ -302,14 +303,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .map_or(0, |d| d.as_secs());
         PathBuf::from("runs").join(format!("{}-{secs}", spec.name))
     });
+    // `--init` matters only to a run without a checkpoint; it is loaded and checked before a
+    // run folder is made.
+    let init = match &config.init {
+        Some(path) if !has_checkpoint => Some(inkstone_train::trainer::check_init(
+            Path::new(path),
+            &spec,
+            &charset,
+        )?),
+        _ => None,
+    };
     let mut run = match resumed {
         Some(run) => run,
-        None => {
-            if let Some(init) = &config.init {
-                inkstone_train::trainer::check_init(Path::new(init), &spec, &charset)?;
-            }
-            RunDir::create(&out, &config)?
-        }
+        None => RunDir::create(&out, &config)?,
     };
     let job = TrainJob {
         config: &config,
@@ -318,6 +324,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         charset: &charset,
         train: &train,
         test: &test,
+        init: init.as_ref(),
     };
     let mut progress = TrainProgress::new();
     let best = crate::with_train_backend!(devices[0], |B, _device| {

@@ -87,6 +87,9 @@ pub struct TrainJob<'a> {
     pub charset: &'a Charset,
     pub train: &'a PackedSet,
     pub test: &'a PackedSet,
+    /// The weights to start from (`config.init`, loaded and checked with [`check_init`]); used
+    /// when the run has no checkpoint yet, random initialisation when `None`.
+    pub init: Option<&'a Bundle>,
 }
 
 /// The outcome: the final network and its last evaluation.
@@ -134,11 +137,11 @@ pub fn train_on<B: AutodiffBackend>(
     };
     let (mut network, mut optimizer, mut position) =
         match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
-            // `--init` is read only when starting: a resumed run has its own weights.
+            // `--init` counts only when starting: a resumed run has its own weights.
             None => {
-                let network = match &config.init {
+                let network = match job.init {
                     None => Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?,
-                    Some(path) => initial_weights(Path::new(path), job, device)?,
+                    Some(bundle) => bundle.network(device)?,
                 };
                 (network, config.optimizer.build::<B>(), fresh)
             }
@@ -378,18 +381,10 @@ fn update_plots(run: &RunDir, lr: &LrCurve) {
     }
 }
 
-/// The network of the `--init` bundle at `path` (see [`check_init`]).
-fn initial_weights<B: AutodiffBackend>(
-    path: &Path,
-    job: &TrainJob,
-    device: &B::Device,
-) -> Result<Network<B>, TrainError> {
-    Ok(check_init(path, job.spec, job.charset)?.network(device)?)
-}
-
 /// Loads the `--init` bundle at `path`, which must hold the run's model and classes in the
 /// same order (class `i` of the head must mean the same symbol). The command calls it before
-/// making the run folder, so a wrong bundle leaves nothing behind.
+/// making the run folder, so a wrong bundle leaves nothing behind, and passes the bundle on in
+/// [`TrainJob::init`].
 pub fn check_init(path: &Path, spec: &ModelSpec, charset: &Charset) -> Result<Bundle, TrainError> {
     let bundle = Bundle::load(path)?;
     let mismatch = |detail: String| {

@@ -43,6 +43,7 @@ fn run_training(dir: &Path, config: &TrainConfig, observer: &mut dyn Observer) {
         charset: &charset,
         train: &train_set,
         test: &test_set,
+        init: None,
     };
     let mut run = RunDir::create(dir, config).unwrap();
     train::<Autodiff<Flex>>(&job, &Default::default(), &mut run, observer).unwrap();
