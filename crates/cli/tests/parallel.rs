@@ -36,28 +36,18 @@ fn two_and_three_replicas_take_the_steps_of_one_device() {
     let dir = tempfile::tempdir().unwrap();
     // SGD: its steps scale with the gradient, so a shard counted twice or lost would show
     // (Adam would normalise such an error away).
-    let run = |name: &str, extra: &[&str]| {
+    let run = |name: &str, seed: u32, extra: &[&str]| {
         let path = dir.path().join(name);
         let mut args = vec!["--optimizer", "sgd", "--lr", "0.05", "--batch-size", "32"];
         args.extend(extra);
-        train_lenet5(&path, 1, Some(STEPS), 4, &args);
+        train_lenet5(&path, 1, Some(STEPS), seed, &args);
         weights(&path)
     };
-    let one = run("one", &[]);
-    let two = run("two", &["--devices", "cpu,cpu"]);
+    let one = run("one", 4, &[]);
+    let two = run("two", 4, &["--devices", "cpu,cpu"]);
     // 32 = 11 + 11 + 10: unequal shards are weighted by their share.
-    let three = run("three", &["--devices", "cpu,cpu,cpu"]);
-    let other_seed = {
-        let path = dir.path().join("other");
-        train_lenet5(
-            &path,
-            1,
-            Some(STEPS),
-            5,
-            &["--optimizer", "sgd", "--lr", "0.05", "--batch-size", "32"],
-        );
-        weights(&path)
-    };
+    let three = run("three", 4, &["--devices", "cpu,cpu,cpu"]);
+    let other_seed = run("other", 5, &[]);
     let (d2, d3) = (max_difference(&one, &two), max_difference(&one, &three));
     let baseline = max_difference(&one, &other_seed);
     eprintln!(

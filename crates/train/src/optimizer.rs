@@ -77,8 +77,7 @@ impl<B: AutodiffBackend> NetworkOptimizer<B> {
     }
 
     /// Backward pass from `loss` and one step. With a `scaler` (fp16), the loss is scaled
-    /// first and the gradients unscaled after, and a step whose gradients overflowed is
-    /// skipped.
+    /// first and the gradients unscaled after (see [`NetworkOptimizer::step_unscaling`]).
     pub fn step_from_loss(
         &mut self,
         lr: f64,
@@ -86,21 +85,29 @@ impl<B: AutodiffBackend> NetworkOptimizer<B> {
         loss: Tensor<B, 1>,
         scaler: Option<&mut LossScaler>,
     ) -> Network<B> {
-        match scaler {
-            None => {
-                let grads = GradientsParams::from_grads(loss.backward(), &network);
-                self.step(lr, network, grads)
-            }
-            Some(scaler) => {
-                let scaled = loss * scaler.scale;
-                let mut grads = GradientsParams::from_grads(scaled.backward(), &network);
-                if scaler.unscale(&network, &mut grads) {
-                    self.step(lr, network, grads)
-                } else {
-                    network
-                }
+        let loss = match &scaler {
+            Some(scaler) => loss * scaler.scale,
+            None => loss,
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &network);
+        self.step_unscaling(lr, network, grads, scaler)
+    }
+
+    /// One step from `grads`. With a `scaler`, they are gradients of the loss times its scale:
+    /// they are unscaled first, and a step whose gradients overflowed is skipped.
+    pub fn step_unscaling(
+        &mut self,
+        lr: f64,
+        network: Network<B>,
+        mut grads: GradientsParams,
+        scaler: Option<&mut LossScaler>,
+    ) -> Network<B> {
+        if let Some(scaler) = scaler {
+            if !scaler.unscale(&network, &mut grads) {
+                return network;
             }
         }
+        self.step(lr, network, grads)
     }
 }
 

@@ -63,7 +63,7 @@ impl<B: AutodiffBackend> Replicas<B> {
         seed_for: impl Fn(usize) -> u64,
     ) -> (Network<B>, StepOutcome<B>) {
         let n = host.len() as f64;
-        let scale = scaler.as_ref().map_or(1.0, |s| s.scale);
+        let scale = scaler.as_ref().map(|s| s.scale);
         let mut accumulator = GradientsAccumulator::<Network<B>>::new();
         let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
         let mut hits_sum: Option<Tensor<B::InnerBackend, 1, Int>> = None;
@@ -95,20 +95,15 @@ impl<B: AutodiffBackend> Replicas<B> {
             );
             loss_sum = Some(loss_sum.map_or(l.clone(), |s| s + l));
             hits_sum = Some(hits_sum.map_or(h.clone(), |s| s + h));
-            let grads = GradientsParams::from_grads((loss * scale).backward(), replica)
-                .to_device(first, replica);
+            let loss = match scale {
+                Some(scale) => loss * scale,
+                None => loss,
+            };
+            let grads =
+                GradientsParams::from_grads(loss.backward(), replica).to_device(first, replica);
             accumulator.accumulate(&network, grads);
         }
-        let mut grads = accumulator.grads();
-        let finite = match scaler {
-            Some(scaler) => scaler.unscale(&network, &mut grads),
-            None => true,
-        };
-        let network = if finite {
-            optimizer.step(lr, network, grads)
-        } else {
-            network
-        };
+        let network = optimizer.step_unscaling(lr, network, accumulator.grads(), scaler);
         let outcome = StepOutcome {
             loss: loss_sum.expect("a batch is never empty"),
             hits: hits_sum.expect("a batch is never empty"),
