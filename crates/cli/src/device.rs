@@ -104,6 +104,7 @@ impl DeviceOf for CudaTrainBackend {
 #[cfg(feature = "cuda")]
 pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
     use burn::tensor::Tensor;
+    crate::cuda_kernels::apply_once();
     let device = burn::backend::cuda::CudaDevice::new(index);
     // The backend reports these failures by panicking, in its device thread as often as in
     // ours (ours then only sees a closed channel): every panic message of the probe is kept,

@@ -2,6 +2,7 @@
 //! A thin layer over the library crates: argument parsing, backend choice, progress output.
 
 mod bench_cmd;
+mod cuda_kernels;
 mod data_cmd;
 mod data_info;
 mod data_pack;
@@ -30,6 +31,8 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    cuda: cuda_kernels::CudaArgs,
 }
 
 // Parsed once per process: the size of the largest variant costs nothing worth boxing for.
@@ -64,6 +67,7 @@ enum Command {
 fn main() -> ExitCode {
     restore_default_sigpipe();
     let cli = Cli::parse();
+    cli.cuda.choose();
     let result = match cli.command {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),

@@ -126,3 +126,24 @@ fn model_and_data_that_do_not_match_are_refused() {
     ]);
     assert_fails_with(&train, &["1×28²"]);
 }
+
+#[test]
+fn an_unknown_cuda_kernel_choice_is_refused_naming_the_choices() {
+    // A global option, refused by every build (with or without the cuda feature) before the
+    // command starts, whether given as a flag or through the environment.
+    let flag = inkstone(&["--cuda-kernels", "fastest", "model", "summary", "lenet5"]);
+    let env = std::process::Command::new(env!("CARGO_BIN_EXE_inkstone"))
+        .args(["model", "summary", "lenet5"])
+        .env("INKSTONE_CUDA_KERNELS", "fastest")
+        .output()
+        .unwrap();
+    for out in [flag, env] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("'fastest'"), "{err}");
+        assert!(err.contains("autotune") && err.contains("fixed"), "{err}");
+        assert!(stdout(&out).is_empty());
+    }
+    let fixed = inkstone(&["--cuda-kernels", "fixed", "model", "summary", "lenet5"]);
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+}
