@@ -18,9 +18,31 @@ pub enum KernelChoice {
     /// Benchmark the candidate kernels of each new convolution shape and keep the fastest
     /// (results cached on disk; the first run of a model can take minutes).
     Autotune,
-    /// Tensor-core implicit GEMM for every convolution (direct kernels where it cannot run),
-    /// col2im for transposed ones; nothing benchmarked.
+    /// One tensor-core implicit GEMM (`simple_sync_cmma`, Burn's own choice) for every
+    /// convolution, col2im for transposed ones; nothing benchmarked. Where a kernel cannot
+    /// run a shape: the direct kernel.
     Fixed,
+    /// As `fixed` with `simple_sync_mma` (then `simple_sync_cmma` where it cannot run).
+    FixedMma,
+    /// As `fixed` with `simple_async_mma`.
+    FixedAsync,
+    /// As `fixed` with `simple_tma_mma` (Hopper and later).
+    FixedTma,
+}
+
+impl KernelChoice {
+    /// The patched burn-cubecl's fixed kernel for this choice; `None` = autotune.
+    #[cfg(feature = "cuda")]
+    fn fixed_kernel(self) -> Option<burn_cubecl::kernel::conv::FixedConvKernel> {
+        use burn_cubecl::kernel::conv::FixedConvKernel;
+        match self {
+            KernelChoice::Autotune => None,
+            KernelChoice::Fixed => Some(FixedConvKernel::SyncCmma),
+            KernelChoice::FixedMma => Some(FixedConvKernel::SyncMma),
+            KernelChoice::FixedAsync => Some(FixedConvKernel::AsyncMma),
+            KernelChoice::FixedTma => Some(FixedConvKernel::TmaMma),
+        }
+    }
 }
 
 /// Options of the CUDA backend, valid on every command (a `sweep` passes them to its runs
@@ -59,6 +81,8 @@ impl CudaArgs {
     }
 
     /// The cache folder: as given, else the user's cache folder.
+    // Only the CUDA backend has a cache; the option is still accepted without it.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     pub fn cache_dir(&self) -> Option<PathBuf> {
         self.cuda_cache.clone().or_else(|| {
             std::env::var_os("XDG_CACHE_HOME")
@@ -84,7 +108,7 @@ pub fn apply_once() {
             cuda_kernels: KernelChoice::Autotune,
             cuda_cache: None,
         });
-        burn_cubecl::kernel::conv::set_fixed_conv_kernels(args.cuda_kernels == KernelChoice::Fixed);
+        burn_cubecl::kernel::conv::set_fixed_conv_kernel(args.cuda_kernels.fixed_kernel());
         let mut storage = CubeClRuntimeConfig::storage().lock();
         if storage.is_some() {
             return; // the backend already read its configuration: nothing to change now

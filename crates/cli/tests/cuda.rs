@@ -123,7 +123,8 @@ fn cuda_training_follows_the_cpu_loss_curve() {
         return;
     }
     let steps = ["--epochs", "2", "--max-steps-per-epoch", "60"];
-    cuda_follows_cpu("lenet5", &[], &steps, &["autotune", "fixed"]);
+    let kernels = ["autotune", "fixed", "fixed-mma", "fixed-async", "fixed-tma"];
+    cuda_follows_cpu("lenet5", &[], &steps, &kernels);
 }
 
 #[test]

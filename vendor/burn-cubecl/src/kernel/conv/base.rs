@@ -9,7 +9,7 @@ use crate::{
     kernel::conv::{
         backward_data::{fallback::conv_data_backward_fallback, implicit_gemm::*},
         backward_weight::{fallback::conv_weight_backward_fallback, implicit_gemm::*},
-        forward::implicit_gemm::conv_gemm_simple_sync,
+        forward::implicit_gemm::*,
     },
     ops::{permute_nchw_to_nhwc, permute_nchw_to_nhwc_shape, permute_nhwc_to_nchw},
     tensor::CubeTensor,
@@ -34,26 +34,68 @@ pub enum ConvStrategy {
 // inkstone patch: a process-wide switch between autotuned and fixed convolution kernels.
 // Autotune benchmarks every candidate kernel for every new shape, each compiled by NVRTC first;
 // on a fresh machine ResNet-18 spent minutes in it before its first steps. Fixed kernels use
-// the tensor-core implicit GEMM (falling back to the direct kernel where its setup refuses the
-// shape) and col2im for transposed convolutions, with no benchmarking.
-static FIXED_CONV_KERNELS: core::sync::atomic::AtomicBool =
-    core::sync::atomic::AtomicBool::new(false);
+// one implicit-GEMM kernel for every shape (then the default one, then the direct kernel,
+// where a kernel's setup refuses the shape) and col2im for transposed convolutions, with no
+// benchmarking.
+static FIXED_CONV_KERNEL: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
-/// inkstone patch: choose fixed convolution kernels (`true`) or autotune (`false`, the default
-/// where the `autotune` feature is on) for every later convolution that uses the default strategy.
-pub fn set_fixed_conv_kernels(fixed: bool) {
-    FIXED_CONV_KERNELS.store(fixed, core::sync::atomic::Ordering::Relaxed);
+/// inkstone patch: the implicit-GEMM kernel that fixed convolutions use (the names of the
+/// autotune candidates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixedConvKernel {
+    /// `simple_sync_cmma`: what `ConvStrategy::ImplicitGemm` always used.
+    SyncCmma,
+    /// `simple_sync_mma`.
+    SyncMma,
+    /// `simple_async_mma`.
+    AsyncMma,
+    /// `simple_tma_mma` (tensor memory accelerator: Hopper and later).
+    TmaMma,
 }
 
-/// inkstone patch: whether [`set_fixed_conv_kernels`] chose fixed kernels.
-pub fn fixed_conv_kernels() -> bool {
-    FIXED_CONV_KERNELS.load(core::sync::atomic::Ordering::Relaxed)
+/// inkstone patch: use `kernel` for every later convolution that uses the default strategy,
+/// or autotune again (`None`, the default where the `autotune` feature is on).
+pub fn set_fixed_conv_kernel(kernel: Option<FixedConvKernel>) {
+    let code = match kernel {
+        None => 0,
+        Some(FixedConvKernel::SyncCmma) => 1,
+        Some(FixedConvKernel::SyncMma) => 2,
+        Some(FixedConvKernel::AsyncMma) => 3,
+        Some(FixedConvKernel::TmaMma) => 4,
+    };
+    FIXED_CONV_KERNEL.store(code, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// inkstone patch: the kernel [`set_fixed_conv_kernel`] chose, if any.
+pub fn fixed_conv_kernel() -> Option<FixedConvKernel> {
+    match FIXED_CONV_KERNEL.load(core::sync::atomic::Ordering::Relaxed) {
+        1 => Some(FixedConvKernel::SyncCmma),
+        2 => Some(FixedConvKernel::SyncMma),
+        3 => Some(FixedConvKernel::AsyncMma),
+        4 => Some(FixedConvKernel::TmaMma),
+        _ => None,
+    }
+}
+
+/// inkstone patch: runs the chosen fixed kernel; where its setup refuses the shape, the default
+/// implicit GEMM; where that refuses too, `fallback`.
+fn fixed_or_fallback<T>(
+    run: impl Fn(FixedConvKernel) -> Result<T, ConvSetupError>,
+    fallback: impl FnOnce() -> Result<T, ConvSetupError>,
+) -> Result<T, ConvSetupError> {
+    let chosen = fixed_conv_kernel().unwrap_or(FixedConvKernel::SyncCmma);
+    run(chosen)
+        .or_else(|err| match chosen {
+            FixedConvKernel::SyncCmma => Err(err),
+            _ => run(FixedConvKernel::SyncCmma),
+        })
+        .or_else(|_| fallback())
 }
 
 impl Default for ConvStrategy {
     fn default() -> Self {
         // inkstone patch: fixed kernels when asked for.
-        if fixed_conv_kernels() {
+        if fixed_conv_kernel().is_some() {
             return ConvStrategy::ImplicitGemm;
         }
         // if autotune is enabled, default to autotune
@@ -110,16 +152,36 @@ pub fn conv_forward_nhwc<R: CubeRuntime, const N: usize>(
             if options.groups != 1 {
                 conv_direct::<R, N>(input, weight, bias, options)
             } else {
-                // inkstone patch: fall back to the direct kernel where the implicit GEMM's
-                // setup refuses the shape, instead of an error (which the backend unwraps).
-                conv_gemm_simple_sync::<R, N>(
-                    input.clone(),
-                    weight.clone(),
-                    bias.clone(),
-                    options.clone(),
-                    AcceleratedTileKind::Cmma,
+                // inkstone patch: the chosen kernel, falling back where its setup refuses the
+                // shape, instead of an error (which the backend unwraps).
+                fixed_or_fallback(
+                    |kernel| {
+                        let (i, w, b, o) =
+                            (input.clone(), weight.clone(), bias.clone(), options.clone());
+                        match kernel {
+                            FixedConvKernel::SyncCmma => {
+                                conv_gemm_simple_sync(i, w, b, o, AcceleratedTileKind::Cmma)
+                            }
+                            FixedConvKernel::SyncMma => {
+                                conv_gemm_simple_sync(i, w, b, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::AsyncMma => {
+                                conv_gemm_simple_async(i, w, b, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::TmaMma => {
+                                conv_gemm_simple_tma(i, w, b, o, AcceleratedTileKind::Mma)
+                            }
+                        }
+                    },
+                    || {
+                        conv_direct::<R, N>(
+                            input.clone(),
+                            weight.clone(),
+                            bias.clone(),
+                            options.clone(),
+                        )
+                    },
                 )
-                .or_else(|_| conv_direct::<R, N>(input, weight, bias, options))
             }
         }
     }
@@ -158,17 +220,39 @@ pub fn conv_weight_backward<R: CubeRuntime, const N: usize>(
             if options.groups != 1 {
                 conv_weight_backward_fallback::<R, N>(input, out_grad, weight_shape, options)
             } else {
-                // inkstone patch: fall back where the implicit GEMM's setup refuses the shape.
-                wgrad_gemm_simple_sync::<R, N>(
-                    input.clone(),
-                    out_grad.clone(),
-                    weight_shape.clone(),
-                    options.clone(),
-                    AcceleratedTileKind::Cmma,
+                // inkstone patch: the chosen kernel, falling back where its setup refuses.
+                fixed_or_fallback(
+                    |kernel| {
+                        let (i, g, w, o) = (
+                            input.clone(),
+                            out_grad.clone(),
+                            weight_shape.clone(),
+                            options.clone(),
+                        );
+                        match kernel {
+                            FixedConvKernel::SyncCmma => {
+                                wgrad_gemm_simple_sync(i, g, w, o, AcceleratedTileKind::Cmma)
+                            }
+                            FixedConvKernel::SyncMma => {
+                                wgrad_gemm_simple_sync(i, g, w, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::AsyncMma => {
+                                wgrad_gemm_simple_async(i, g, w, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::TmaMma => {
+                                wgrad_gemm_simple_tma(i, g, w, o, AcceleratedTileKind::Mma)
+                            }
+                        }
+                    },
+                    || {
+                        conv_weight_backward_fallback::<R, N>(
+                            input.clone(),
+                            out_grad.clone(),
+                            weight_shape.clone(),
+                            options.clone(),
+                        )
+                    },
                 )
-                .or_else(|_| {
-                    conv_weight_backward_fallback::<R, N>(input, out_grad, weight_shape, options)
-                })
             }
         }
     }?;
@@ -204,19 +288,39 @@ pub fn conv_data_backward<R: CubeRuntime, const N: usize>(
             if options.groups != 1 || options.stride.iter().any(|&s| s != 1) {
                 conv_data_backward_fallback::<R, N>(out_grad, weights, in_shape, options)?
             } else {
-                // inkstone patch: fall back where the implicit GEMM's setup refuses the shape.
-                match dgrad_gemm_simple_sync::<R, N>(
-                    out_grad.clone(),
-                    weights.clone(),
-                    in_shape.clone(),
-                    options.clone(),
-                    AcceleratedTileKind::Cmma,
-                ) {
-                    Ok(grad) => grad,
-                    Err(_) => {
-                        conv_data_backward_fallback::<R, N>(out_grad, weights, in_shape, options)?
-                    }
-                }
+                // inkstone patch: the chosen kernel, falling back where its setup refuses.
+                fixed_or_fallback(
+                    |kernel| {
+                        let (g, w, s, o) = (
+                            out_grad.clone(),
+                            weights.clone(),
+                            in_shape.clone(),
+                            options.clone(),
+                        );
+                        match kernel {
+                            FixedConvKernel::SyncCmma => {
+                                dgrad_gemm_simple_sync(g, w, s, o, AcceleratedTileKind::Cmma)
+                            }
+                            FixedConvKernel::SyncMma => {
+                                dgrad_gemm_simple_sync(g, w, s, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::AsyncMma => {
+                                dgrad_gemm_simple_async(g, w, s, o, AcceleratedTileKind::Mma)
+                            }
+                            FixedConvKernel::TmaMma => {
+                                dgrad_gemm_simple_tma(g, w, s, o, AcceleratedTileKind::Mma)
+                            }
+                        }
+                    },
+                    || {
+                        conv_data_backward_fallback::<R, N>(
+                            out_grad.clone(),
+                            weights.clone(),
+                            in_shape.clone(),
+                            options.clone(),
+                        )
+                    },
+                )?
             }
         }
     };

@@ -20,7 +20,7 @@ pub enum ConvTranspose2dStrategy {
 impl Default for ConvTranspose2dStrategy {
     fn default() -> Self {
         // inkstone patch: with fixed convolution kernels, col2im (a GEMM) without benchmarking.
-        if crate::kernel::conv::fixed_conv_kernels() {
+        if crate::kernel::conv::fixed_conv_kernel().is_some() {
             return ConvTranspose2dStrategy::Gemm;
         }
         // if autotune is enabled, default to autotune
