@@ -39,7 +39,7 @@ step() { # step SECONDS NAME COMMAND...: runs COMMAND under a timeout if the bud
 step 10 "device" nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 # Issue #4, item 2: CUDA follows the CPU's loss curve (LeNet-5: autotune and every fixed
 # kernel; ResNet-18: fixed kernels).
-step 150 "loss curves cpu vs cuda" .gpu/cuda-test --test-threads 1 --nocapture
+step 180 "loss curves cpu vs cuda" .gpu/cuda-test --test-threads 1 --nocapture
 # The ResNet-18 headline: PyTorch bf16 channels_last, then ours with fixed kernels (cold
 # cache: the first-step time is the fresh-machine figure; then warm).
 step 60 "torch bf16cl (lenet5 b128, resnet18 64 b128)" python3 .gpu/torch_reference.py 200 64 128 bf16cl
@@ -49,6 +49,14 @@ step 60 "inkstone resnet18 64 bf16 fixed, warm cache" $ink --cuda-kernels fixed 
 for k in fixed-mma fixed-async fixed-tma; do # the other fixed kernels, for the default's choice
     step 60 "inkstone resnet18 64 bf16 $k, cold" $ink --cuda-kernels $k "${rn[@]}" --steps 30 --precision bf16
 done
+# Where the ResNet-18 step goes with fixed kernels: cubecl times every kernel and sums them
+# per kernel at each sync (a cubecl.toml in the working folder; the timed run's summary is
+# the last block of the log).
+prof=$(mktemp -d)
+printf '[profiling.logger]\nlevel = "basic"\nappend = false\nfile = "%s"\n' \
+    "$out/profile-resnet18-64-bf16-fixed.log" >"$prof/cubecl.toml"
+step 90 "profile resnet18 64 bf16 fixed" bash -c "cd $prof && $ink --cuda-kernels fixed ${rn[*]} --steps 3 --warmup 2 --precision bf16"
+gzip -f "$out/profile-resnet18-64-bf16-fixed.log" 2>/dev/null
 step 60 "torch fp32 (lenet5 b128, resnet18 64 b128)" python3 .gpu/torch_reference.py 200 64 128 fp32
 step 60 "inkstone lenet5 b128 fp32 autotune" $ink bench train --model lenet5 --batch 128 --steps 200 --device cuda:0
 step 60 "inkstone lenet5 b128 fp32 fixed" $ink --cuda-kernels fixed bench train --model lenet5 --batch 128 --steps 200 --device cuda:0

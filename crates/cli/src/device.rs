@@ -104,7 +104,6 @@ impl DeviceOf for CudaTrainBackend {
 #[cfg(feature = "cuda")]
 pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
     use burn::tensor::Tensor;
-    crate::cuda_kernels::apply_once();
     let device = burn::backend::cuda::CudaDevice::new(index);
     // The backend reports these failures by panicking, in its device thread as often as in
     // ours (ours then only sees a closed channel): every panic message of the probe is kept,
@@ -123,6 +122,8 @@ pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
         kept.lock().unwrap_or_else(|e| e.into_inner()).push(message);
     }));
     let started = std::panic::catch_unwind(|| {
+        // cubecl panics on a `cubecl.toml` it cannot parse: inside, to become the one line too.
+        crate::cuda_kernels::apply_once();
         let probe = Tensor::<CudaBackend, 1>::ones([4], &device) * 2.0;
         probe.sum().into_scalar()
     });
@@ -155,6 +156,11 @@ fn explain_cuda_failure(index: usize, message: &str) -> String {
             "cuda:{index}: NVRTC (libnvrtc.so, from the CUDA toolkit), which compiles inkstone's \
              GPU kernels, was not found; install the CUDA toolkit or add its lib64 folder to \
              LD_LIBRARY_PATH"
+        )
+    } else if message.contains("doesn't have the right format") {
+        format!(
+            "cuda:{index}: the cubecl.toml in this folder or a folder above could not be read: \
+             {first_line}"
         )
     } else if message.contains("CUDA_ERROR_NO_DEVICE") {
         format!("cuda:{index}: the NVIDIA driver is installed but sees no GPU")
@@ -241,6 +247,9 @@ mod tests {
         let no_device = "called `Result::unwrap()` on an `Err` value: \
                          DriverError(CUDA_ERROR_INVALID_DEVICE, \"invalid device ordinal\")";
         assert!(explain_cuda_failure(3, no_device).contains("no such device"));
+        let bad_toml = "The file provided doesn't have the right format => Error { message: \
+                        \"invalid type\" }";
+        assert!(explain_cuda_failure(0, bad_toml).contains("cubecl.toml"));
         let other = "something else\nsecond line";
         assert_eq!(
             explain_cuda_failure(0, other),

@@ -42,6 +42,20 @@ fn cuda_without_the_driver_is_one_line_naming_libcuda_and_writes_nothing() {
     assert_fails_with(&out, &["cuda:0", "libcuda.so"]);
 }
 
+#[test]
+fn an_unreadable_cubecl_toml_is_one_line_naming_it() {
+    // cubecl reads `cubecl.toml` from the working folder or above, and panics on one it cannot
+    // parse; with or without a driver, that is checked before any GPU work.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cubecl.toml"), "[autotune]\nlevel = 7\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_inkstone"))
+        .args(["bench", "train", "--model", "lenet5", "--device", "cuda:0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_fails_with(&out, &["cuda:0", "cubecl.toml", "could not be read"]);
+}
+
 /// The step and epoch records of a run: (train loss every 10 steps, test top-1 per epoch).
 fn curves(run: &Path) -> (Vec<f64>, Vec<f64>) {
     let records: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
