@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One prepared pass over issue #4's GPU measurements, for a lent GPU machine (no Rust there):
 # here `bash bench/gpu_prepare.sh`, then on the machine, from the repo root with `.gpu` carried:
-#   bash bench/gpu_check.sh [SECONDS]      (default 480: the whole pass, every step inside it)
+#   bash bench/gpu_check.sh [SECONDS]      (default 480: the whole pass, every step inside it;
+#   give the device call a timeout some 60 s longer, for the start and the packing at the end)
 # Steps in order of importance; a step that would start past the deadline is skipped, saying
 # so. Prints PyTorch's figures and ours from the same machine in one run (ratios are read off
 # neighbouring lines), and leaves the log and the CUDA kernel cache in $OUT when it is set.
@@ -70,4 +71,8 @@ step 90 "inkstone resnet18 112 bf16 fixed" $ink --cuda-kernels fixed bench train
 # Autotune on the ResNet-18 shapes from a cold cache, at the cheapest level: how long a fresh
 # machine tunes (the issue saw > 9 minutes at the default level).
 CUBECL_AUTOTUNE_LEVEL=minimal step 150 "inkstone resnet18 64 bf16 autotune minimal, cold" $ink "${rn[@]}" --steps 30 --precision bf16
+# One file rather than hundreds for the way back (the autotune results are small; the compiled
+# kernels may not be).
+tar -C "$out" -cJf "$out/cuda-cache.tar.xz" cuda-cache && rm -rf "$out/cuda-cache"
+ls -la "$out"
 echo "=== done at t=${SECONDS}s"
