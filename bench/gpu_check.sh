@@ -16,9 +16,10 @@ cd "$(dirname "$0")/.."
 for f in inkstone cuda-test; do
     [ -x ".gpu/$f" ] || { xz -dk ".gpu/$f.xz" && chmod +x ".gpu/$f"; }
 done
-# The test binary runs the binary cargo built at this path on the build machine.
-mkdir -p /work/main/target/release
-[ -e /work/main/target/release/inkstone ] || cp .gpu/inkstone /work/main/target/release/inkstone
+# The test binary runs the binary cargo built, at its path on the build machine.
+test_bin_path=$(cat .gpu/test-bin-path)
+mkdir -p "$(dirname "$test_bin_path")"
+[ -e "$test_bin_path" ] || cp .gpu/inkstone "$test_bin_path"
 ink=$PWD/.gpu/inkstone
 export INKSTONE_CUDA_CACHE=$out/cuda-cache # our kernel caches, brought back for a look
 

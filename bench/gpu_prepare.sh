@@ -20,4 +20,6 @@ strip -o .gpu/cuda-test "$test_bin"
 xz -T0 -6 .gpu/inkstone .gpu/cuda-test
 cp ../shared/bench/torch_reference.py .gpu/
 cp ../shared/data/mnist/*-ubyte.gz .gpu/mnist/
+# The test binary runs the inkstone that cargo built, at this absolute path.
+echo "$PWD/target/release/inkstone" >.gpu/test-bin-path
 du -sh .gpu

@@ -1,13 +1,14 @@
-//! `--cuda-kernels autotune|fixed` and `--cuda-cache DIR`: how the CUDA backend picks its
-//! convolution kernels, and where what it learns (autotune results, compiled kernels) is kept
-//! between runs.
+//! `--cuda-kernels autotune|fixed|fixed-mma|fixed-async|fixed-tma` and `--cuda-cache DIR`:
+//! how the CUDA backend picks its convolution kernels, and where what it learns (autotune
+//! results, compiled kernels) is kept between runs.
 //!
 //! Autotune benchmarks every candidate kernel for each new convolution shape, each one compiled
 //! by NVRTC first: the fastest kernels once done, but minutes of tuning for ResNet-18 on a
-//! machine that has never run it (bench/README in the shared folder). `fixed` asks the
-//! patched burn-cubecl (vendor/README.md) for the tensor-core implicit GEMM everywhere, with
-//! no benchmarking, like PyTorch's default `cudnn.benchmark = False`. The cache makes the
-//! second run of a shape start at once in both modes.
+//! machine that has never run it (bench/README in the shared folder). The `fixed` choices ask
+//! the patched burn-cubecl (vendor/README.md) for one tensor-core implicit GEMM everywhere,
+//! with no benchmarking, like PyTorch's default `cudnn.benchmark = False`. The cache is there
+//! so that a later run of the same shapes need not tune or compile them again (not yet
+//! measured on a GPU).
 
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;

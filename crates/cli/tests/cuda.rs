@@ -76,9 +76,20 @@ fn curves(run: &Path) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Trains `model` from the same initial weights, data order and seed on the CPU and on
-/// `cuda:0` with each of `kernels` (`--cuda-kernels`), and checks that the CUDA curves follow
-/// the CPU's: float sums in another order drift apart slowly; a wrong kernel shows at once.
-fn cuda_follows_cpu(model: &str, init_args: &[&str], train_args: &[&str], kernels: &[&str]) {
+/// `cuda:0` with each of `kernels` (`--cuda-kernels`), and checks that the CPU run wrote
+/// `step_records` step records and that the CUDA curves follow the CPU's: float sums in another
+/// order drift apart slowly; a wrong kernel shows at once. Skips, saying so, without a driver.
+fn cuda_follows_cpu(
+    model: &str,
+    init_args: &[&str],
+    train_args: &[&str],
+    step_records: usize,
+    kernels: &[&str],
+) {
+    if !driver_installed() {
+        eprintln!("SKIPPED: no libcuda.so on this machine");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // The same initial weights for all (the backends' random generators differ).
     let init = dir.path().join("init.inkstone");
@@ -111,7 +122,7 @@ fn cuda_follows_cpu(model: &str, init_args: &[&str], train_args: &[&str], kernel
         curves(&run)
     };
     let (cpu_steps, cpu_epochs) = train("cpu", "autotune");
-    assert!(cpu_steps.len() >= 3, "too few step records: {cpu_steps:?}");
+    assert_eq!(cpu_steps.len(), step_records, "{model}: {cpu_steps:?}");
     for kernels in kernels {
         let (gpu_steps, gpu_epochs) = train("cuda:0", kernels);
         assert_eq!(cpu_steps.len(), gpu_steps.len(), "{model} {kernels}");
@@ -132,21 +143,13 @@ fn cuda_follows_cpu(model: &str, init_args: &[&str], train_args: &[&str], kernel
 
 #[test]
 fn cuda_training_follows_the_cpu_loss_curve() {
-    if !driver_installed() {
-        eprintln!("SKIPPED: no libcuda.so on this machine");
-        return;
-    }
     let steps = ["--epochs", "2", "--max-steps-per-epoch", "60"];
     let kernels = ["autotune", "fixed", "fixed-mma", "fixed-async", "fixed-tma"];
-    cuda_follows_cpu("lenet5", &[], &steps, &kernels);
+    cuda_follows_cpu("lenet5", &[], &steps, 12, &kernels);
 }
 
 #[test]
 fn cuda_resnet18_follows_the_cpu_loss_curve() {
-    if !driver_installed() {
-        eprintln!("SKIPPED: no libcuda.so on this machine");
-        return;
-    }
     // Batch norm, strided and 1×1 convolutions, the residual adds: ResNet-18's own kernels,
     // on digits at 28×28 so that the CPU half stays short. Autotune is left out: on a machine
     // that has not tuned these shapes it benchmarks for minutes (bench/gpu_check.sh times it).
@@ -159,5 +162,5 @@ fn cuda_resnet18_follows_the_cpu_loss_curve() {
         "--batch-size",
         "32",
     ];
-    cuda_follows_cpu("resnet18", &init, &steps, &["fixed"]);
+    cuda_follows_cpu("resnet18", &init, &steps, 3, &["fixed"]);
 }
