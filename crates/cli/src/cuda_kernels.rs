@@ -116,6 +116,14 @@ pub fn apply_once() {
         }
         let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
         if let Some(dir) = args.cache_dir() {
+            // cubecl skips a cache it cannot write without a word (it only logs); say so once.
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                eprintln!(
+                    "warning: CUDA kernel cache {}: {e}; kernels are tuned and compiled anew \
+                     in every run",
+                    dir.display()
+                );
+            }
             if matches!(config.autotune.cache, CacheConfig::Target) || args.cuda_cache.is_some() {
                 config.autotune.cache = CacheConfig::File(dir.join("autotune"));
             }

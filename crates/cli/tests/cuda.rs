@@ -56,6 +56,35 @@ fn an_unreadable_cubecl_toml_is_one_line_naming_it() {
     assert_fails_with(&out, &["cuda:0", "cubecl.toml", "could not be read"]);
 }
 
+#[test]
+fn a_kernel_cache_that_cannot_be_made_is_a_warning_naming_it() {
+    // cubecl would skip it silently; the run goes on without a cache (here it then stops at
+    // the missing driver, or trains where there is one).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let cache = file.join("cache");
+    let out = inkstone(&[
+        "--cuda-cache",
+        cache.to_str().unwrap(),
+        "bench",
+        "train",
+        "--model",
+        "lenet5",
+        "--steps",
+        "1",
+        "--device",
+        "cuda:0",
+    ]);
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: CUDA kernel cache") && l.contains("a-file/cache")),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 /// The step and epoch records of a run: (train loss every 10 steps, test top-1 per epoch).
 fn curves(run: &Path) -> (Vec<f64>, Vec<f64>) {
     let records: Vec<serde_json::Value> = std::fs::read_to_string(run.join("metrics.jsonl"))
