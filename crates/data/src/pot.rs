@@ -2,12 +2,14 @@
 //! (bytes of the whole record), a 4-byte tag, a u16 stroke count, then i16 (x, y) points in
 //! tablet units, y pointing down; (-1, 0) ends a stroke and (-1, -1) the character.
 //!
-//! The tag holds the GB2312 code's two bytes in file order (啊 = `B0 A1 00 00`, as CASIA's own
-//! readers decode it); ASCII tags (`00 xx`) get a `<tag …>` label (see [`tag_label`]).
+//! The tag holds the GB2312 code as a little-endian u16 and two zero bytes, so its bytes are
+//! swapped against `.gnt`'s: 啊 (GB2312 `B0 A1`) is `A1 B0 00 00`. ASCII symbols are
+//! `00 xx 00 00`. Anything else gets a `<tag …>` label (see [`pot_tag_label`]).
 //! A record is at most 65535 bytes, so reading one never needs more memory than that.
 
+use crate::charset::decode_gb2312;
 use crate::charset::encode_gb2312;
-use crate::gnt::{invalid_at, io_at, read_up_to, tag_label, truncated, PendingFile, IO_BUFFER};
+use crate::gnt::{invalid_at, io_at, read_up_to, truncated, PendingFile, IO_BUFFER};
 use crate::strokes::{render, validate, Stroke, DEFAULT_PEN};
 use crate::DataError;
 use image::GrayImage;
@@ -30,9 +32,9 @@ pub struct PotRecord {
 }
 
 impl PotRecord {
-    /// The character the tag names, or a `<tag …>` form for other tags (see [`tag_label`]).
+    /// The character the tag names, or a `<tag …>` form for other tags (see [`pot_tag_label`]).
     pub fn label(&self) -> String {
-        tag_label(&self.tag)
+        pot_tag_label(&self.tag)
     }
 
     /// The strokes as ink on a white `side`² image, scaled to fit (tablet units are in the
@@ -44,6 +46,34 @@ impl PotRecord {
             Err(_) => GrayImage::from_pixel(side, side, image::Luma([255])),
         }
     }
+}
+
+/// The label of an OLHWDB tag: `[A1, B0, 0, 0]` (the little-endian u16 0xB0A1) → `啊`; `[0, xx,
+/// 0, 0]` with a printable ASCII `xx` → that symbol (`[0, b'7', 0, 0]` → `7`); anything else →
+/// its bytes in hex, `<tag ff ff 00 00>`, which no charset holds, so the record becomes an
+/// unknown label (an error or a counted skip), never a wrong class.
+pub fn pot_tag_label(tag: &[u8; 4]) -> String {
+    match *tag {
+        [0, ascii, 0, 0] if ascii.is_ascii_graphic() => return char::from(ascii).to_string(),
+        [low, high, 0, 0] => {
+            if let Some(c) = decode_gb2312([high, low]) {
+                return c.to_string();
+            }
+        }
+        _ => {}
+    }
+    let hex: Vec<String> = tag.iter().map(|b| format!("{b:02x}")).collect();
+    format!("<tag {}>", hex.join(" "))
+}
+
+/// The tag [`pot_tag_label`] reads as `ch`: its GB2312 code as a little-endian u16, or `00 xx`
+/// for a printable ASCII symbol; `None` for a character with neither.
+pub fn pot_tag(ch: char) -> Option<[u8; 4]> {
+    if ch.is_ascii_graphic() {
+        return Some([0, ch as u8, 0, 0]);
+    }
+    let [lead, trail] = encode_gb2312(ch)?;
+    Some([trail, lead, 0, 0])
 }
 
 /// Streams the records of a `.pot` file. After the first error the iterator ends.
@@ -234,11 +264,11 @@ impl<W: Write> PotWriter<W> {
         Ok(at)
     }
 
-    /// Appends one record tagged with `ch`'s GB2312 code; an error if it has none.
+    /// Appends one record tagged with `ch` (see [`pot_tag`]); an error if it has no tag.
     pub fn write_char(&mut self, ch: char, strokes: &[Stroke]) -> Result<u64, DataError> {
-        let [lead, trail] = encode_gb2312(ch)
+        let tag = pot_tag(ch)
             .ok_or_else(|| DataError::invalid(&self.path, format!("`{ch}` has no GB2312 code")))?;
-        self.write([lead, trail, 0, 0], strokes)
+        self.write(tag, strokes)
     }
 
     /// Flushes, and for a created file syncs it and renames it into place.

@@ -167,7 +167,7 @@ fn pot_seeds(s: &mut Seeds) {
     // by the fuzzer: written back, it gains the (-1, 0) and the offsets shift).
     let mut open = Vec::new();
     open.extend_from_slice(&24u16.to_le_bytes());
-    open.extend_from_slice(&[0xd2, 0xbb, 0, 0]);
+    open.extend_from_slice(&[0xbb, 0xd2, 0, 0]); // 一 (GB2312 D2 BB), little-endian
     open.extend_from_slice(&1u16.to_le_bytes());
     for [x, y] in [[89i16, 0], [0, 0], [-1, 8192], [-1, -1]] {
         open.extend_from_slice(&x.to_le_bytes());

@@ -20,7 +20,8 @@ fn raw(size: Option<u16>, tag: [u8; 4], count: u16, points: &[[i16; 2]]) -> Vec<
     out
 }
 
-const A: [u8; 4] = [0xB0, 0xA1, 0, 0];
+/// 啊 (GB2312 `B0 A1`) as a real OLHWDB tag: the code as a little-endian u16.
+const A: [u8; 4] = [0xA1, 0xB0, 0, 0];
 const ONE_STROKE: [[i16; 2]; 4] = [[10, 20], [30, 40], [-1, 0], [-1, -1]];
 
 /// Reads `bytes` from a file called `bad.pot`: the records before the error, the error
@@ -80,10 +81,51 @@ fn records_round_trip_through_a_created_file() {
         offsets
     );
     let labels: Vec<String> = records.iter().map(PotRecord::label).collect();
-    assert_eq!(labels, ["啊", "座", "<tag 00 61 00 00>"]);
+    assert_eq!(labels, ["啊", "座", "a"]);
+    assert_eq!(records[1].tag, [0xF9, 0xD7, 0, 0], "座 is GB2312 D7 F9");
     let charset = Charset::gb2312_level1();
     let classes: Vec<_> = labels.iter().map(|l| charset.index_of(l)).collect();
     assert_eq!(classes, [Some(0), Some(3754), None]);
+}
+
+/// One record in the real OLHWDB layout, byte by byte, as CASIA's files hold it.
+fn real_record(tag: [u8; 4]) -> Vec<u8> {
+    let mut bytes = vec![24, 0]; // u16 LE record size
+    bytes.extend_from_slice(&tag);
+    bytes.extend_from_slice(&[1, 0]); // u16 LE stroke count
+                                      // (10, 20) (30, 40), stroke end (-1, 0), character end (-1, -1); i16 LE.
+    bytes.extend_from_slice(&[10, 0, 20, 0, 30, 0, 40, 0]);
+    bytes.extend_from_slice(&[0xFF, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    bytes
+}
+
+#[test]
+fn real_layout_tags_read_as_their_characters() {
+    let mut bytes = real_record([0xA1, 0xB0, 0x00, 0x00]); // 啊, GB2312 B0 A1
+    bytes.extend(real_record([0x00, b'?', 0x00, 0x00])); // an ASCII symbol
+    bytes.extend(real_record([0xFF, 0xFF, 0x00, 0x00])); // no GB2312 code
+    bytes.extend(real_record([0xA1, 0xB0, 0x00, 0x01])); // trailing bytes not zero
+    let records: Vec<PotRecord> = PotReader::new(Cursor::new(bytes), "real.pot")
+        .map(Result::unwrap)
+        .collect();
+    let labels: Vec<String> = records.iter().map(PotRecord::label).collect();
+    assert_eq!(
+        labels,
+        ["啊", "?", "<tag ff ff 00 00>", "<tag a1 b0 00 01>"]
+    );
+    assert_eq!(records[0].strokes, vec![vec![[10.0, 20.0], [30.0, 40.0]]]);
+    let charset = Charset::gb2312_level1();
+    assert_eq!(charset.index_of(&labels[0]), Some(0));
+    assert_eq!(charset.index_of(&labels[1]), None);
+    // The writer puts back the very bytes it read.
+    assert_eq!(pot_tag('啊'), Some([0xA1, 0xB0, 0, 0]));
+    assert_eq!(pot_tag('?'), Some([0, b'?', 0, 0]));
+    assert_eq!(pot_tag('😀'), None);
+    let mut writer = PotWriter::new(Vec::new(), "out.pot");
+    writer
+        .write_char('啊', &[vec![[10.0, 20.0], [30.0, 40.0]]])
+        .unwrap();
+    assert_eq!(writer.finish().unwrap(), real_record([0xA1, 0xB0, 0, 0]));
 }
 
 #[test]
@@ -119,7 +161,7 @@ fn the_writer_refuses_what_would_not_read_back() {
         let err = writer.write(A, &strokes).unwrap_err().to_string();
         assert!(err.contains("out.pot"), "{err}");
     }
-    assert!(writer.write_char('a', &cross()).is_err());
+    assert!(writer.write_char('😀', &cross()).is_err());
     assert!(writer.finish().unwrap().is_empty());
 }
 
