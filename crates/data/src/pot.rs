@@ -10,7 +10,8 @@
 use crate::charset::decode_gb2312;
 use crate::charset::encode_gb2312;
 use crate::gnt::{invalid_at, io_at, read_up_to, truncated, PendingFile, IO_BUFFER};
-use crate::strokes::{render, validate, Stroke, DEFAULT_PEN};
+use crate::strokes::{render, validate, Stroke};
+use crate::synth::style::CHARACTER_PEN;
 use crate::DataError;
 use image::GrayImage;
 use std::fs::File;
@@ -38,11 +39,12 @@ impl PotRecord {
     }
 
     /// The strokes as ink on a white `side`² image, scaled to fit (tablet units are in the
-    /// thousands). [`PotReader`] only yields strokes that pass [`validate`]; strokes that do
+    /// thousands), with the synthetic writer's pen width for the character's size
+    /// ([`CHARACTER_PEN`]), so online samples look like the training samples. [`PotReader`] only yields strokes that pass [`validate`]; strokes that do
     /// not (a record built by hand with no points) give a blank page.
     pub fn render(&self, side: u32) -> GrayImage {
         match validate(&self.strokes) {
-            Ok(()) => render(&self.strokes, side, DEFAULT_PEN),
+            Ok(()) => render(&self.strokes, side, CHARACTER_PEN),
             Err(_) => GrayImage::from_pixel(side, side, image::Luma([255])),
         }
     }

@@ -7,6 +7,8 @@
 //! ink, resize keeping the aspect ratio so the longer side is `fit` pixels, and paste into an
 //! `input_size` square with the ink's centre of mass (or box centre) in the middle.
 
+use crate::strokes::DEFAULT_PEN;
+use crate::synth::style::CHARACTER_PEN;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,15 @@ pub struct Recipe {
     /// The HCCR seed's `gnt2gnt` gray-level normalisation, after resizing (none when absent).
     #[serde(default)]
     pub gray: Option<GrayNorm>,
+    /// Pen radius, as a fraction of the drawing's larger side, for pen strokes (the draw page,
+    /// JSON strokes) drawn into an image for this recipe: the width its training data was
+    /// written with. Bundles from before this field get MNIST's [`DEFAULT_PEN`].
+    #[serde(default = "mnist_pen")]
+    pub stroke_pen: f32,
+}
+
+fn mnist_pen() -> f32 {
+    DEFAULT_PEN
 }
 
 /// Gray-level normalisation of the ink, as the HCCR seed's `gnt2gnt` step: writers press
@@ -82,6 +93,7 @@ impl Recipe {
             mean: 0.1307,
             std: 0.3081,
             gray: None,
+            stroke_pen: DEFAULT_PEN,
         }
     }
 
@@ -99,6 +111,7 @@ impl Recipe {
             mean: 0.17,
             std: 0.33,
             gray: Some(GrayNorm::default()),
+            stroke_pen: CHARACTER_PEN,
         }
     }
 

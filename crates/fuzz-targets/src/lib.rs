@@ -162,7 +162,10 @@ pub fn image(data: &[u8]) -> bool {
 /// by `crates/data/src/strokes.rs`.
 pub fn strokes_json(data: &[u8]) -> bool {
     StrokesBody::parse(data)
-        .and_then(|body| Payload::Strokes(body).into_image(serve_max_pixels()))
+        .and_then(|body| {
+            Payload::Strokes(body)
+                .into_image(serve_max_pixels(), inkstone_data::strokes::DEFAULT_PEN)
+        })
         .is_ok()
 }
 

@@ -161,6 +161,12 @@ impl Bundle {
                 "recipe makes {side}×{side} inputs, the model takes {h}×{w}"
             )));
         }
+        let pen = self.recipe.stroke_pen;
+        if !(0.001..=0.5).contains(&pen) {
+            return Err(mismatch(format!(
+                "recipe's stroke_pen {pen} is outside 0.001..0.5 (a fraction of a drawing's size)"
+            )));
+        }
         // Build on the CPU reference backend once, which checks every tensor name and shape.
         self.network::<burn::backend::Flex>(&Default::default())
             .map(|_| ())

@@ -69,15 +69,16 @@ impl Payload {
         }
     }
 
-    /// Decodes the payload to gray (blocking work: run it off the async threads).
-    pub fn into_image(self, max_pixels: u64) -> Result<GrayImage, ApiError> {
+    /// Decodes the payload to gray (blocking work: run it off the async threads). Strokes are
+    /// drawn with the body's `pen`, else with `default_pen` (the model recipe's stroke pen).
+    pub fn into_image(self, max_pixels: u64, default_pen: f32) -> Result<GrayImage, ApiError> {
         match self {
             Payload::Image(bytes) => decode_gray_within(&bytes, max_pixels)
                 .map_err(|e| ApiError::bad_request(format!("image: {e}"))),
             Payload::Strokes(body) => {
                 strokes::validate(&body.strokes)
                     .map_err(|e| ApiError::bad_request(format!("strokes: {e}")))?;
-                let pen = body.pen.unwrap_or(strokes::DEFAULT_PEN);
+                let pen = body.pen.unwrap_or(default_pen);
                 if !(0.001..=0.5).contains(&pen) {
                     return Err(ApiError::bad_request(format!(
                         "pen: {pen} is outside 0.001..0.5 (a fraction of the drawing's size)"

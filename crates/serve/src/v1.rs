@@ -101,7 +101,7 @@ async fn predict(
     let recognizer = model.recognizer.clone();
     let input = tokio::task::spawn_blocking(move || {
         payload
-            .into_image(max_pixels)
+            .into_image(max_pixels, recognizer.bundle.recipe.stroke_pen)
             .map(|image| recognizer.input_for(&image))
     })
     .await

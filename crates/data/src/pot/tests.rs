@@ -230,3 +230,39 @@ fn a_huge_size_field_reads_at_most_one_record() {
         "allocated {largest} bytes"
     );
 }
+
+/// Ink pixels of `image` after the characters recipe, which fixes the size, so what is left
+/// is the pen's width relative to the character.
+fn prepared_ink(image: &GrayImage) -> usize {
+    let prepared = crate::Recipe::characters(64).prepare(image);
+    prepared.pixels().filter(|p| p.0[0] > 127).count()
+}
+
+#[test]
+fn online_strokes_are_drawn_with_the_synthetic_writers_pen() {
+    use crate::synth::{StrokeLibrary, SynthStyle, Synthesizer};
+    use rand::SeedableRng;
+    // SynthStyle::none() writes with the middle of the default writer's pen range.
+    let synth = Synthesizer::embedded(SynthStyle::none());
+    for ch in ['永', '国', '一', '鑫'] {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let synthetic = prepared_ink(&synth.render(&ch.to_string(), &mut rng, 128).unwrap());
+        let record = PotRecord {
+            offset: 0,
+            tag: pot_tag(ch).unwrap(),
+            strokes: StrokeLibrary::embedded().get(ch).unwrap().to_vec(),
+        };
+        let online = prepared_ink(&record.render(128));
+        let ratio = online as f32 / synthetic as f32;
+        assert!(
+            (0.85..1.2).contains(&ratio),
+            "{ch}: {online} vs {synthetic} ink pixels"
+        );
+        // MNIST's pen, which .pot files were drawn with before, is far bolder.
+        let bold = prepared_ink(&render(&record.strokes, 128, crate::strokes::DEFAULT_PEN));
+        assert!(
+            bold as f32 > 1.3 * synthetic as f32,
+            "{ch}: {bold} vs {synthetic}"
+        );
+    }
+}

@@ -50,11 +50,23 @@ pub struct SynthStyle {
     pub font_fraction: f32,
 }
 
+/// The default writer's pen radius range, as a fraction of the character's 1024-unit box.
+pub const DEFAULT_PEN: Span = [0.016, 0.034];
+
+/// Mean larger side of a GB2312 level-1 character's stroke medians, as a fraction of the box
+/// (measured over the embedded library by `character_pen_matches_the_synthesiser`).
+pub const MEDIAN_EXTENT: f32 = 0.83;
+
+/// The pen radius, as a fraction of the drawing's larger side, that gives pen strokes (a `.pot`
+/// file, the draw page, JSON strokes) the width-to-character-size ratio of the default
+/// synthetic writer: the middle of [`DEFAULT_PEN`] over [`MEDIAN_EXTENT`].
+pub const CHARACTER_PEN: f32 = (DEFAULT_PEN[0] + DEFAULT_PEN[1]) / 2.0 / MEDIAN_EXTENT;
+
 impl Default for SynthStyle {
     fn default() -> Self {
         SynthStyle {
             size: [0.72, 0.92],
-            pen: [0.016, 0.034],
+            pen: DEFAULT_PEN,
             pressure: 0.25,
             jitter: [0.002, 0.009],
             stroke_shift: 0.025,
@@ -151,6 +163,30 @@ mod tests {
         assert_eq!(style.rotation, 0.2);
         assert_eq!(style.pen, SynthStyle::default().pen);
         assert!(serde_json::from_str::<SynthStyle>(r#"{"rotaton": 0.2}"#).is_err());
+    }
+
+    #[test]
+    fn character_pen_matches_the_synthesiser() {
+        let library = crate::synth::StrokeLibrary::embedded();
+        let charset = crate::Charset::gb2312_level1();
+        let extents: Vec<f32> = charset
+            .symbols
+            .iter()
+            .filter_map(|s| library.get_symbol(s))
+            .map(|strokes| {
+                let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+                for p in strokes.iter().flatten() {
+                    for a in 0..2 {
+                        lo[a] = lo[a].min(p[a]);
+                        hi[a] = hi[a].max(p[a]);
+                    }
+                }
+                (hi[0] - lo[0]).max(hi[1] - lo[1]) / crate::synth::library::BOX
+            })
+            .collect();
+        assert_eq!(extents.len(), 3755);
+        let mean = extents.iter().sum::<f32>() / extents.len() as f32;
+        assert!((mean - MEDIAN_EXTENT).abs() < 0.02, "mean extent {mean}");
     }
 
     #[test]
