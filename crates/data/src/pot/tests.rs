@@ -232,9 +232,14 @@ fn a_huge_size_field_reads_at_most_one_record() {
 }
 
 /// Ink pixels of `image` after the characters recipe, which fixes the size, so what is left
-/// is the pen's width relative to the character.
+/// is the pen's width relative to the character (without the gray-level normalisation, which
+/// moves the ink's levels, not its width).
 fn prepared_ink(image: &GrayImage) -> usize {
-    let prepared = crate::Recipe::characters(64).prepare(image);
+    let recipe = crate::Recipe {
+        gray: None,
+        ..crate::Recipe::characters(64)
+    };
+    let prepared = recipe.prepare(image);
     prepared.pixels().filter(|p| p.0[0] > 127).count()
 }
 
