@@ -49,6 +49,11 @@ pub fn tag_label(tag: &[u8]) -> String {
             }
         }
     }
+    unknown_tag(tag)
+}
+
+/// A tag that names no character, as its bytes in hex: `<tag ff ff>`.
+pub(crate) fn unknown_tag(tag: &[u8]) -> String {
     let hex: Vec<String> = tag.iter().map(|b| format!("{b:02x}")).collect();
     format!("<tag {}>", hex.join(" "))
 }

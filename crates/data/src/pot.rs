@@ -7,9 +7,8 @@
 //! `00 xx 00 00`. Anything else gets a `<tag …>` label (see [`pot_tag_label`]).
 //! A record is at most 65535 bytes, so reading one never needs more memory than that.
 
-use crate::charset::decode_gb2312;
-use crate::charset::encode_gb2312;
-use crate::gnt::{invalid_at, io_at, read_up_to, truncated, PendingFile, IO_BUFFER};
+use crate::charset::{decode_gb2312, encode_gb2312};
+use crate::gnt::{invalid_at, io_at, read_up_to, truncated, unknown_tag, PendingFile, IO_BUFFER};
 use crate::strokes::{render, validate, Stroke};
 use crate::synth::style::CHARACTER_PEN;
 use crate::DataError;
@@ -40,8 +39,9 @@ impl PotRecord {
 
     /// The strokes as ink on a white `side`² image, scaled to fit (tablet units are in the
     /// thousands), with the synthetic writer's pen width for the character's size
-    /// ([`CHARACTER_PEN`]), so online samples look like the training samples. [`PotReader`] only yields strokes that pass [`validate`]; strokes that do
-    /// not (a record built by hand with no points) give a blank page.
+    /// ([`CHARACTER_PEN`]), so online samples look like the training samples. [`PotReader`]
+    /// only yields strokes that pass [`validate`]; strokes that do not (a record built by hand
+    /// with no points) give a blank page.
     pub fn render(&self, side: u32) -> GrayImage {
         match validate(&self.strokes) {
             Ok(()) => render(&self.strokes, side, CHARACTER_PEN),
@@ -64,8 +64,7 @@ pub fn pot_tag_label(tag: &[u8; 4]) -> String {
         }
         _ => {}
     }
-    let hex: Vec<String> = tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("<tag {}>", hex.join(" "))
+    unknown_tag(tag)
 }
 
 /// The tag [`pot_tag_label`] reads as `ch`: its GB2312 code as a little-endian u16, or `00 xx`

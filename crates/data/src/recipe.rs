@@ -266,8 +266,8 @@ const MIN_BACKGROUND_BLOCK: u32 = 16;
 const BACKGROUND_SHARE: f64 = 0.1;
 
 /// Subtracts a large-scale model of the paper (ink already bright): the low percentile of
-/// each of (up to) 8×8 square blocks, the lowest of each block's 3×3 neighbourhood, interpolated bilinearly between block centres. Uneven light, a
-/// gradient or a soft shadow across the page, then sits at zero everywhere, so the global
+/// each of (up to) 8×8 square blocks, the lowest of each block's 3×3 neighbourhood,
+/// interpolated bilinearly between block centres. Uneven light, a gradient or a soft shadow across the page, then sits at zero everywhere, so the global
 /// Otsu split that follows separates ink from paper rather than the bright half of the page
 /// from the dark half. On clean data (black background) every block's level is 0: identity.
 fn flatten_background(img: &mut GrayImage) {
@@ -276,14 +276,13 @@ fn flatten_background(img: &mut GrayImage) {
         .max(h)
         .div_ceil(BACKGROUND_BLOCKS)
         .max(MIN_BACKGROUND_BLOCK);
-    let (bw, bh) = (block, block);
-    let (gx, gy) = (w.div_ceil(bw), h.div_ceil(bh));
+    let (gx, gy) = (w.div_ceil(block), h.div_ceil(block));
     let mut levels = vec![0f32; (gx * gy) as usize];
     for by in 0..gy {
         for bx in 0..gx {
             let mut hist = [0u64; 256];
-            for y in by * bh..((by + 1) * bh).min(h) {
-                for x in bx * bw..((bx + 1) * bw).min(w) {
+            for y in by * block..((by + 1) * block).min(h) {
+                for x in bx * block..((bx + 1) * block).min(w) {
                     hist[img.get_pixel(x, y).0[0] as usize] += 1;
                 }
             }
@@ -308,26 +307,26 @@ fn flatten_background(img: &mut GrayImage) {
     }
     // Position of a pixel between the two nearest block centres; past the outer centres the
     // model goes on along the line through them, so a ramp is followed to the page's edge.
-    let between = |p: u32, block: u32, blocks: u32| {
+    let between = |p: u32, blocks: u32| {
         if blocks < 2 {
-            return (0, 0.0);
+            return (0, 0, 0.0);
         }
         let t = (p as f32 + 0.5) / block as f32 - 0.5;
         let i = (t.floor().max(0.0) as u32).min(blocks - 2);
-        (i, t - i as f32)
+        (i, i + 1, t - i as f32)
     };
-    for y in 0..h {
-        let (iy, fy) = between(y, bh, gy);
-        let iy1 = (iy + 1).min(gy - 1);
-        for x in 0..w {
-            let (ix, fx) = between(x, bw, gx);
-            let ix1 = (ix + 1).min(gx - 1);
-            let at = |i: u32, j: u32| levels[(j * gx + i) as usize];
+    // Columns repeat on every row: place them once.
+    let columns: Vec<(u32, u32, f32)> = (0..w).map(|x| between(x, gx)).collect();
+    let at = |i: u32, j: u32| levels[(j * gx + i) as usize];
+    for (y, row) in (0..h).zip(img.chunks_exact_mut(w as usize)) {
+        let (iy, iy1, fy) = between(y, gy);
+        for (v, &(ix, ix1, fx)) in row.iter_mut().zip(&columns) {
             let top = at(ix, iy) * (1.0 - fx) + at(ix1, iy) * fx;
             let bottom = at(ix, iy1) * (1.0 - fx) + at(ix1, iy1) * fx;
             let level = top * (1.0 - fy) + bottom * fy;
-            let v = &mut img.get_pixel_mut(x, y).0[0];
-            *v = (*v as f32 - level).clamp(0.0, 255.0).round() as u8;
+            // + 0.5 and truncation: `round` for the non-negative clamped value, without the
+            // per-pixel library call.
+            *v = ((*v as f32 - level).clamp(0.0, 255.0) + 0.5) as u8;
         }
     }
 }
