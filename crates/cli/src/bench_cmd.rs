@@ -116,7 +116,7 @@ fn run_loader(
     batches: usize,
 ) -> Result<()> {
     use inkstone_data::augment::Augment;
-    use inkstone_train::batch::{EpochAugment, Loader};
+    use inkstone_train::batch::{Epoch, Loader};
     let set = inkstone_data::packed::PackedSet::open(data)?;
     let augment = match augment {
         "none" => None,
@@ -126,10 +126,10 @@ fn run_loader(
     };
     let order = inkstone_data::packed::permutation(set.len(), 1);
     let chunks: Vec<&[usize]> = order.chunks(batch.max(1)).cycle().take(batches).collect();
-    let epoch = augment.as_ref().map(|augment| EpochAugment {
-        augment,
-        epoch_seed: 1,
-    });
+    let epoch = Epoch {
+        seed: 1,
+        augment: augment.as_ref(),
+    };
     let recipe = set.meta.recipe.clone();
     let started = Instant::now();
     let samples: usize = std::thread::scope(|scope| {
@@ -143,7 +143,7 @@ fn run_loader(
          ({threads} threads, batch {batch}, augment {2})",
         set.side(),
         samples as f64 / seconds,
-        if epoch.is_some() { "on" } else { "off" }
+        if epoch.augment.is_some() { "on" } else { "off" }
     );
     Ok(())
 }

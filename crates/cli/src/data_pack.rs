@@ -79,7 +79,10 @@ pub fn run(args: PackArgs) -> Result<()> {
                         Some(r) => Recipe::preset(r, args.input).ok_or_else(|| {
                             inkstone_data::DataError::invalid(
                                 Path::new(r),
-                                "unknown recipe: use mnist or characters",
+                                format!(
+                                    "unknown recipe: use one of {}",
+                                    Recipe::PRESETS.join(", ")
+                                ),
                             )
                         })?,
                         None => {

@@ -1,13 +1,13 @@
 //! `inkstone data synth`: a charset rendered as synthetic handwriting (stroke medians of the
 //! embedded library, optionally Kai fonts), prepared by the recipe and packed into `.inkd`.
 
+use crate::dataset;
 use crate::progress::CountProgress;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::packed::{PackWriter, PackedMeta};
-use inkstone_data::synth::{StrokeLibrary, SynthStyle, Synthesizer};
+use inkstone_data::synth::{StrokeLibrary, SynthSet, SynthStyle, Synthesizer};
 use inkstone_data::{Charset, Recipe};
-use rand::SeedableRng;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ pub struct SynthArgs {
     /// Seed: the same seed gives the same file; use another one for a test set.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Input recipe: characters or mnist.
+    /// Input recipe: characters, characters-raw (no stroke-width normalisation) or mnist.
     #[arg(long, default_value = "characters")]
     recipe: String,
     /// Input side in pixels.
@@ -33,7 +33,8 @@ pub struct SynthArgs {
     /// Side of the raw rendering, before the recipe crops and resizes it.
     #[arg(long, default_value_t = 96)]
     raw_side: u32,
-    /// TrueType/OpenType fonts to mix in (e.g. a Kai font); repeatable.
+    /// TrueType/OpenType fonts to mix in (e.g. a Kai font), files or folders of them;
+    /// repeatable.
     #[arg(long)]
     font: Vec<PathBuf>,
     /// Share of samples drawn from the fonts when fonts are given.
@@ -52,8 +53,13 @@ const BLOCK: usize = 64;
 
 pub fn run(args: SynthArgs) -> Result<()> {
     let charset = Charset::resolve(&args.charset)?;
-    let recipe = Recipe::preset(&args.recipe, Some(args.input))
-        .with_context(|| format!("--recipe {}: use characters or mnist", args.recipe))?;
+    let recipe = Recipe::preset(&args.recipe, Some(args.input)).with_context(|| {
+        format!(
+            "--recipe {}: use one of {}",
+            args.recipe,
+            Recipe::PRESETS.join(", ")
+        )
+    })?;
     let library = match &args.strokes {
         Some(path) => std::sync::Arc::new(StrokeLibrary::from_file(path)?),
         None => StrokeLibrary::embedded_shared(),
@@ -62,20 +68,25 @@ pub fn run(args: SynthArgs) -> Result<()> {
         font_fraction: args.font_fraction,
         ..SynthStyle::default()
     };
-    let synth = Synthesizer::new(library, style).with_fonts(&args.font)?;
-    let missing: Vec<&String> = charset
-        .symbols
+    let fonts = args
+        .font
         .iter()
-        .filter(|s| !synth.can_render(s))
-        .collect();
+        .map(|f| dataset::font_files(f))
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    let synth = Synthesizer::new(library, style).with_fonts(&fonts)?;
+    let mut set = SynthSet::new(
+        synth,
+        charset.clone(),
+        recipe.clone(),
+        args.per_class,
+        args.seed,
+    );
+    set.raw_side = args.raw_side;
+    let missing: Vec<String> = set.synth.missing(&charset);
     if !missing.is_empty() && !args.skip_missing {
-        bail!(
-            "{} of {} symbols of {} have no strokes or font glyph (e.g. {}); pass --font or --skip-missing",
-            missing.len(),
-            charset.len(),
-            charset.name,
-            missing.iter().take(10).map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
-        );
+        set.check_complete(&format!("synth:{}", charset.name))
+            .context("pass --font or --skip-missing")?;
     }
     let meta = PackedMeta {
         charset: charset.clone(),
@@ -97,22 +108,16 @@ pub fn run(args: SynthArgs) -> Result<()> {
             let workers: Vec<_> = block
                 .chunks(per_thread)
                 .map(|part| {
-                    let (synth, charset, recipe) = (&synth, &charset, &recipe);
-                    let (per_class, seed, raw) = (args.per_class, args.seed, args.raw_side);
+                    let set = &set;
                     scope.spawn(move || {
-                        let mut out = Vec::with_capacity(part.len() * per_class);
+                        let mut out = Vec::with_capacity(part.len() * set.per_class);
                         for &class in part {
-                            for k in 0..per_class {
-                                // Seeded per (seed, class, k): the file does not depend on
-                                // the thread count.
-                                let s = seed
-                                    ^ (class as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                                    ^ (k as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
-                                let mut rng = rand::rngs::StdRng::seed_from_u64(s);
-                                if let Some(raw) =
-                                    synth.render(charset.symbol(class), &mut rng, raw)
-                                {
-                                    out.push((class as u32, recipe.prepare(&raw)));
+                            // Writer k writes sample k of every class, as in a real
+                            // collection; the draw is 0 for files (epochs use their seed).
+                            for k in 0..set.per_class {
+                                let index = k * set.charset.len() + class;
+                                if let Some(raw) = set.raw(index, 0) {
+                                    out.push((class as u32, set.recipe.prepare(&raw)));
                                 }
                             }
                         }

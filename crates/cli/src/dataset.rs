@@ -1,11 +1,14 @@
 //! `--data` arguments → prepared sets, shared by train, eval and the data verbs.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use inkstone_data::charset::UnknownLabels;
 use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::source::{DataSource, LabelOptions, Loaded};
+use inkstone_data::synth::set::SynthConfig;
+use inkstone_data::synth::{SynthSet, Synthesizer};
 use inkstone_data::{Charset, Recipe};
+use std::path::{Path, PathBuf};
 
 /// Label options from the `--charset` / `--skip-unknown` flags.
 pub fn label_options(charset: Option<&str>, skip_unknown: bool) -> Result<LabelOptions> {
@@ -96,4 +99,55 @@ pub fn test_source(data: &str, test_data: Option<&str>) -> Result<String> {
         .or_else(|| data.strip_suffix(":test"))
         .unwrap_or(data);
     Ok(format!("{base}:test"))
+}
+
+/// The charset of a `synth:<charset>` source (e.g. `synth:gb2312-1`), or `None` for any
+/// other source.
+pub fn synth_charset(data: &str) -> Option<&str> {
+    data.strip_prefix("synth:")
+}
+
+/// The synthetic training source `data` (`synth:<charset>`) as `synth` configures it: the
+/// embedded stroke library, the configured fonts, every class checked writable.
+pub fn synth_set(
+    data: &str,
+    synth: &SynthConfig,
+    charset: Charset,
+    recipe: &Recipe,
+    seed: u64,
+) -> Result<SynthSet> {
+    let fonts = synth
+        .fonts
+        .iter()
+        .map(|f| font_files(Path::new(f)))
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    let synthesizer = Synthesizer::embedded(synth.style.clone()).with_fonts(&fonts)?;
+    let set = SynthSet::new(synthesizer, charset, recipe.clone(), synth.per_class, seed);
+    set.check_complete(data)?;
+    Ok(set)
+}
+
+/// A font file, or every .ttf/.otf/.ttc in a folder (sorted, so runs are repeatable).
+pub fn font_files(path: &Path) -> Result<Vec<PathBuf>> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("{}: cannot list the font folder", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!(
+            "{}: no .ttf, .otf or .ttc fonts in this folder",
+            path.display()
+        );
+    }
+    Ok(files)
 }

@@ -70,8 +70,15 @@ impl Observer for TrainProgress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        let real = r.real.as_ref().map_or(String::new(), |(name, e)| {
+            format!(
+                " | real {name}: top-1 {:.2}% top-10 {:.2}%",
+                100.0 * e.top1,
+                100.0 * e.top10
+            )
+        });
         eprintln!(
-            "epoch {}/{}: train loss {:.4} acc {:.2}% | test top-1 {:.2}% top-5 {:.2}% loss {:.4} | {:.0} img/s, {:.1}s{}",
+            "epoch {}/{}: train loss {:.4} acc {:.2}% | test top-1 {:.2}% top-5 {:.2}% loss {:.4}{real} | {:.0} img/s, {:.1}s{}",
             r.epoch,
             r.epochs,
             r.train_loss,

@@ -6,8 +6,10 @@ use crate::progress::TrainProgress;
 use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::mnist::Split;
+use inkstone_data::packed::{PackedSet, PreparedSet};
 use inkstone_data::source::Loaded;
-use inkstone_data::Recipe;
+use inkstone_data::synth::SynthSet;
+use inkstone_data::{Charset, Recipe};
 use inkstone_model::{ModelSpec, Precision};
 use inkstone_train::optimizer::OptimizerKind;
 use inkstone_train::schedule::ScheduleKind;
@@ -89,7 +91,8 @@ pub struct TrainArgs {
         "model", "data", "test_data", "charset", "skip_unknown", "recipe", "input", "config",
         "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
         "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
-        "checkpoint_every", "precision", "init", "out"])]
+        "checkpoint_every", "precision", "init", "out", "synth_per_class", "font",
+        "font_fraction", "real_test"])]
     resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -106,6 +109,21 @@ pub struct TrainArgs {
     /// Run directory (default: runs/<model>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// With `--data synth:<charset>`: writers per class drawn afresh for every epoch (an epoch
+    /// is classes × N samples).
+    #[arg(long, value_name = "N")]
+    synth_per_class: Option<usize>,
+    /// With `--data synth:<charset>`: fonts to mix in, files or folders of .ttf/.otf/.ttc;
+    /// repeatable.
+    #[arg(long)]
+    font: Vec<PathBuf>,
+    /// With `--data synth:<charset>`: share of samples drawn from the fonts.
+    #[arg(long)]
+    font_fraction: Option<f32>,
+    /// Real handwriting to evaluate after every epoch beside the test data, with the run's
+    /// classes (e.g. ../shared/data/chinese-mnist:test for a GB2312 model); never trained on.
+    #[arg(long, value_name = "DATA")]
+    real_test: Option<String>,
 }
 
 fn parse_optimizer(s: &str) -> Result<OptimizerKind, String> {
@@ -163,10 +181,9 @@ impl TrainArgs {
         c.skip_unknown |= self.skip_unknown;
         if self.recipe.is_some() || self.input.is_some() {
             let name = self.recipe.as_deref().unwrap_or("characters");
-            c.recipe = Some(
-                Recipe::preset(name, self.input)
-                    .with_context(|| format!("--recipe {name}: use mnist or characters"))?,
-            );
+            c.recipe = Some(Recipe::preset(name, self.input).with_context(|| {
+                format!("--recipe {name}: use one of {}", Recipe::PRESETS.join(", "))
+            })?);
         }
         set!(c.epochs, self.epochs);
         set!(c.batch_size, self.batch_size);
@@ -191,7 +208,54 @@ impl TrainArgs {
         if self.checkpoint_every.is_some() {
             c.checkpoint_every_steps = self.checkpoint_every.filter(|&n| n > 0);
         }
+        if dataset::synth_charset(&c.data).is_some() {
+            let synth = c.synth.get_or_insert_with(Default::default);
+            set!(synth.per_class, self.synth_per_class);
+            set!(synth.style.font_fraction, self.font_fraction);
+            if !self.font.is_empty() {
+                synth.fonts = self
+                    .font
+                    .iter()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .collect();
+            }
+            if synth.per_class == 0 {
+                anyhow::bail!("--synth-per-class 0: use 1 or more writers per class");
+            }
+            synth
+                .style
+                .validate()
+                .map_err(|e| anyhow::anyhow!("synthetic style: {e}"))?;
+        } else if self.synth_per_class.is_some()
+            || !self.font.is_empty()
+            || self.font_fraction.is_some()
+        {
+            anyhow::bail!(
+                "--synth-per-class, --font and --font-fraction need --data synth:<charset>"
+            );
+        }
+        if self.real_test.is_some() {
+            c.real_test = self.real_test.clone();
+        }
         Ok(c)
+    }
+}
+
+/// Writers per class in the held-out test set of a synthetic run without `--test-data`.
+const SYNTH_TEST_PER_CLASS: usize = 2;
+
+/// The training samples: a prepared (packed) set, or a synthesiser writing afresh per epoch.
+enum TrainSet {
+    Packed(PackedSet),
+    Synth(SynthSet),
+}
+
+impl TrainSet {
+    fn as_prepared(&self) -> &dyn PreparedSet {
+        match self {
+            TrainSet::Packed(set) => set,
+            TrainSet::Synth(set) => set,
+        }
     }
 }
 
@@ -251,27 +315,84 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
     let started = std::time::Instant::now();
-    let (train_loaded, train_name) = dataset::load(&config.data, Split::Train, &labels)?;
-    let test_arg = dataset::test_source(&config.data, config.test_data.as_deref())?;
-    let (test_loaded, test_name) = dataset::load(&test_arg, Split::Test, &labels)?;
-    let charset = dataset::charset_of(&train_loaded).clone();
-    if dataset::charset_of(&test_loaded).symbols != charset.symbols {
+    let side = inkstone_model::builtin::default_side(&config.model) as u32;
+    let (train, train_name, test, test_name, recipe, charset) =
+        match dataset::synth_charset(&config.data) {
+            Some(name) => {
+                let synth = config.synth.clone().unwrap_or_default();
+                let charset = Charset::resolve(name)?;
+                let recipe = config
+                    .recipe
+                    .clone()
+                    .unwrap_or_else(|| dataset::default_recipe(&charset, side));
+                let set = dataset::synth_set(
+                    &config.data,
+                    &synth,
+                    charset.clone(),
+                    &recipe,
+                    config.seed,
+                )?;
+                let (test, test_name) = match &config.test_data {
+                    Some(arg) => {
+                        let (loaded, name) = dataset::load(arg, Split::Test, &labels)?;
+                        (dataset::prepare(loaded, &recipe, &name)?, name)
+                    }
+                    None => {
+                        let name = format!("{} (held-out writers)", config.data);
+                        (set.held_out(SYNTH_TEST_PER_CLASS, &name), name)
+                    }
+                };
+                (
+                    TrainSet::Synth(set),
+                    config.data.clone(),
+                    test,
+                    test_name,
+                    recipe,
+                    charset,
+                )
+            }
+            None => {
+                let (train_loaded, train_name) =
+                    dataset::load(&config.data, Split::Train, &labels)?;
+                let test_arg = dataset::test_source(&config.data, config.test_data.as_deref())?;
+                let (test_loaded, test_name) = dataset::load(&test_arg, Split::Test, &labels)?;
+                let charset = dataset::charset_of(&train_loaded).clone();
+                let recipe = match (&config.recipe, &train_loaded) {
+                    (Some(r), _) => r.clone(),
+                    (None, Loaded::Packed(p)) => p.meta.recipe.clone(),
+                    (None, Loaded::Raw(_)) => dataset::default_recipe(&charset, side),
+                };
+                let train = dataset::prepare(train_loaded, &recipe, &train_name)?;
+                let test = dataset::prepare(test_loaded, &recipe, &test_name)?;
+                (
+                    TrainSet::Packed(train),
+                    train_name,
+                    test,
+                    test_name,
+                    recipe,
+                    charset,
+                )
+            }
+        };
+    if test.meta.charset.symbols != charset.symbols {
         anyhow::bail!(
             "{test_name}: its classes ({}) differ from the training data's ({})",
-            dataset::charset_of(&test_loaded).name,
+            test.meta.charset.name,
             charset.name
         );
     }
-    let recipe = match (&config.recipe, &train_loaded) {
-        (Some(r), _) => r.clone(),
-        (None, Loaded::Packed(p)) => p.meta.recipe.clone(),
-        (None, Loaded::Raw(_)) => {
-            let side = inkstone_model::builtin::default_side(&config.model) as u32;
-            dataset::default_recipe(&charset, side)
+    // Real handwriting is read with the run's classes: its own labels map onto them.
+    let real = match &config.real_test {
+        Some(arg) => {
+            let real_labels = inkstone_data::source::LabelOptions {
+                charset: Some(charset.clone()),
+                skip_unknown: false,
+            };
+            let (loaded, name) = dataset::load(arg, Split::Test, &real_labels)?;
+            Some((name.clone(), dataset::prepare(loaded, &recipe, &name)?))
         }
+        None => None,
     };
-    let train = dataset::prepare(train_loaded, &recipe, &train_name)?;
-    let test = dataset::prepare(test_loaded, &recipe, &test_name)?;
     let spec = resolve_spec(&config.model, charset.len(), recipe.input_size as usize)?;
     if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
         || spec.classes != charset.len()
@@ -288,7 +409,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     eprintln!(
         "data: {train_name} ({} samples) / {test_name} ({}), {} classes ({}), {}² input, \
          prepared in {:.1}s; model {} ({} parameters)",
-        train.len(),
+        train.as_prepared().len(),
         test.len(),
         charset.len(),
         charset.name,
@@ -322,8 +443,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         spec: &spec,
         recipe: &recipe,
         charset: &charset,
-        train: &train,
+        train: train.as_prepared(),
         test: &test,
+        real: real.as_ref().map(|(name, set)| (name.as_str(), set)),
         init: init.as_ref(),
     };
     let mut progress = TrainProgress::new();

@@ -251,6 +251,36 @@ impl PackedSet {
     }
 }
 
+/// Prepared training samples by index, as the loader threads read them: a packed file's are
+/// fixed, a synthetic source ([`crate::synth::SynthSet`]) writes them afresh for every
+/// epoch, seeded by the epoch so that a resumed run sees the same samples.
+pub trait PreparedSet: Sync {
+    fn len(&self) -> usize;
+    /// Side of the (square) prepared images.
+    fn side(&self) -> u32;
+    fn label(&self, index: usize) -> u32;
+    /// Sample `index` as the epoch seeded by `epoch_seed` has it.
+    fn prepared(&self, index: usize, epoch_seed: u64) -> GrayImage;
+}
+
+impl PreparedSet for PackedSet {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn side(&self) -> u32 {
+        self.width
+    }
+
+    fn label(&self, index: usize) -> u32 {
+        PackedSet::label(self, index)
+    }
+
+    fn prepared(&self, index: usize, _epoch_seed: u64) -> GrayImage {
+        self.image(index)
+    }
+}
+
 /// The visiting order of one epoch: a seeded permutation of `0..len`.
 pub fn permutation(len: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();

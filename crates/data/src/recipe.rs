@@ -7,6 +7,8 @@
 //! ink, resize keeping the aspect ratio so the longer side is `fit` pixels, and paste into an
 //! `input_size` square with the ink's centre of mass (or box centre) in the middle.
 
+mod one_pen;
+
 use crate::strokes::DEFAULT_PEN;
 use crate::synth::style::CHARACTER_PEN;
 use image::imageops::{self, FilterType};
@@ -54,6 +56,11 @@ pub struct Recipe {
     /// written with. Bundles from before this field get MNIST's [`DEFAULT_PEN`].
     #[serde(default = "mnist_pen")]
     pub stroke_pen: f32,
+    /// Stroke-width normalisation: redraw the ink's skeleton with a pen of `stroke_pen`, so a
+    /// fat marker, a fine pen and a small character scaled up all give the model strokes of
+    /// its training width. Bundles from before this field have it off.
+    #[serde(default)]
+    pub one_pen: bool,
 }
 
 fn mnist_pen() -> f32 {
@@ -94,6 +101,7 @@ impl Recipe {
             std: 0.3081,
             gray: None,
             stroke_pen: DEFAULT_PEN,
+            one_pen: false,
         }
     }
 
@@ -112,10 +120,15 @@ impl Recipe {
             std: 0.33,
             gray: Some(GrayNorm::default()),
             stroke_pen: CHARACTER_PEN,
+            one_pen: true,
         }
     }
 
-    /// A named preset: `mnist` (28²) or `characters` at `side` (default 64).
+    /// Names [`Recipe::preset`] accepts.
+    pub const PRESETS: &'static [&'static str] = &["mnist", "characters", "characters-raw"];
+
+    /// A named preset: `mnist` (28²), `characters` at `side` (default 64), or
+    /// `characters-raw`: the same without stroke-width normalisation (strokes as written).
     pub fn preset(name: &str, side: Option<u32>) -> Option<Self> {
         match name {
             "mnist" => Some(Recipe {
@@ -124,6 +137,10 @@ impl Recipe {
                 ..Recipe::mnist()
             }),
             "characters" => Some(Recipe::characters(side.unwrap_or(64))),
+            "characters-raw" => Some(Recipe {
+                one_pen: false,
+                ..Recipe::characters(side.unwrap_or(64))
+            }),
             _ => None,
         }
     }
@@ -142,16 +159,15 @@ impl Recipe {
             return GrayImage::new(side, side);
         };
         let glyph = imageops::crop_imm(&ink, x, y, w, h).to_image();
-        let scale = self.fit as f32 / w.max(h) as f32;
-        let (nw, nh) = (
-            ((w as f32 * scale).round() as u32).clamp(1, side),
-            ((h as f32 * scale).round() as u32).clamp(1, side),
-        );
-        let glyph = if (nw, nh) == (w, h) {
-            glyph
-        } else {
-            imageops::resize(&glyph, nw, nh, FilterType::Triangle)
+        let redrawn = self
+            .one_pen
+            .then(|| one_pen::redraw(&glyph, self.fit, self.stroke_pen * self.fit as f32))
+            .flatten();
+        let glyph = match redrawn {
+            Some(glyph) => glyph,
+            None => self.fit_glyph(glyph),
         };
+        let (nw, nh) = glyph.dimensions();
         let (cx, cy) = match self.centering {
             Centering::CenterOfMass => center_of_mass(&glyph),
             Centering::BoundingBox => (nw as f32 / 2.0, nh as f32 / 2.0),
@@ -164,6 +180,22 @@ impl Recipe {
         match &self.gray {
             Some(norm) => norm.apply(canvas),
             None => canvas,
+        }
+    }
+
+    /// Resizes a cropped glyph, keeping its aspect, so that its longer side is `fit`.
+    fn fit_glyph(&self, glyph: GrayImage) -> GrayImage {
+        let (w, h) = glyph.dimensions();
+        let side = self.input_size;
+        let scale = self.fit as f32 / w.max(h) as f32;
+        let (nw, nh) = (
+            ((w as f32 * scale).round() as u32).clamp(1, side),
+            ((h as f32 * scale).round() as u32).clamp(1, side),
+        );
+        if (nw, nh) == (w, h) {
+            glyph
+        } else {
+            imageops::resize(&glyph, nw, nh, FilterType::Triangle)
         }
     }
 

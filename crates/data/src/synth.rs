@@ -16,10 +16,12 @@ pub mod font;
 pub mod hand;
 pub mod library;
 pub mod pen;
+pub mod set;
 pub mod style;
 pub mod warp;
 
 pub use library::StrokeLibrary;
+pub use set::SynthSet;
 pub use style::SynthStyle;
 
 use crate::{Charset, DataError};
@@ -92,74 +94,90 @@ impl Synthesizer {
     /// A fresh `side`² image of `symbol`, written with random variation drawn from `rng` (the
     /// same seed gives the same image). `None` when neither the library nor a font has it.
     pub fn render(&self, symbol: &str, rng: &mut impl Rng, side: u32) -> Option<GrayImage> {
+        self.render_as(&self.style, symbol, rng, side)
+    }
+
+    /// [`Synthesizer::render`] by one writer: `writer` is usually
+    /// [`SynthStyle::writer`] of this synthesiser's style, drawn once for a run of characters.
+    pub fn render_as(
+        &self,
+        writer: &SynthStyle,
+        symbol: &str,
+        rng: &mut impl Rng,
+        side: u32,
+    ) -> Option<GrayImage> {
         let c = single_char(symbol)?;
         let medians = self.library.get(c);
         let fonts = self.fonts_with(c).count();
         let use_font =
-            fonts > 0 && (medians.is_none() || rng.random::<f32>() < self.style.font_fraction);
+            fonts > 0 && (medians.is_none() || rng.random::<f32>() < writer.font_fraction);
         if use_font {
             let pick = rng.random_range(0..fonts);
             let font = self.fonts_with(c).nth(pick)?;
-            font::render(font, c, &self.style, rng, side)
+            font::render(font, c, writer, rng, side)
         } else {
-            Some(self.write(medians?, rng, side))
+            Some(write(writer, medians?, rng, side))
         }
     }
 
     fn fonts_with(&self, c: char) -> impl Iterator<Item = &FontArc> + '_ {
         self.fonts.iter().filter(move |f| font::has(f, c))
     }
+}
 
-    /// Writes medians and places the result at a random spot inside the image, shrinking it
-    /// if the warp made it too big to fit with its pen.
-    fn write(&self, medians: &[Vec<[f32; 2]>], rng: &mut impl Rng, side: u32) -> GrayImage {
-        let style = &self.style;
-        let size = side as f32;
-        let wanted = size * uniform(rng, style.size);
-        let pen = uniform(rng, style.pen);
-        let written = hand::write(medians, style, rng, SPACING_PX / wanted.max(1.0));
+/// Writes medians in `style` and places the result at a random spot inside the image,
+/// shrinking it if the warp made it too big to fit with its pen.
+fn write(
+    style: &SynthStyle,
+    medians: &[Vec<[f32; 2]>],
+    rng: &mut impl Rng,
+    side: u32,
+) -> GrayImage {
+    let size = side as f32;
+    let wanted = size * uniform(rng, style.size);
+    let pen = uniform(rng, style.pen);
+    let written = hand::write(medians, style, rng, SPACING_PX / wanted.max(1.0));
 
-        let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
-        for p in written.iter().flat_map(|s| &s.points) {
-            for a in 0..2 {
-                lo[a] = lo[a].min(p[a]);
-                hi[a] = hi[a].max(p[a]);
-            }
-        }
-        let heaviest = written
-            .iter()
-            .flat_map(|s| &s.weight)
-            .fold(0.0f32, |m, &w| m.max(w));
-        let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(0.0);
-        // Box side in pixels such that extent·box + 2·(pen·box·heaviest + 1) ≤ side.
-        let fit = (size - 2.0 - 2.0 * MIN_RADIUS_PX) / (extent + 2.0 * pen * heaviest);
-        let box_px = wanted.min(fit).max(0.0);
-        let margin = (pen * box_px * heaviest).max(MIN_RADIUS_PX) + 1.0;
-        let mut start = [0.0; 2];
+    let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
+    for p in written.iter().flat_map(|s| &s.points) {
         for a in 0..2 {
-            let slack = (size - 2.0 * margin - (hi[a] - lo[a]) * box_px).max(0.0);
-            start[a] = margin + uniform(rng, [0.0, slack]);
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
         }
-        let strokes: Vec<PenStroke> = written
-            .iter()
-            .map(|s| PenStroke {
-                points: s
-                    .points
-                    .iter()
-                    .zip(&s.weight)
-                    .map(|(p, w)| PenPoint {
-                        x: (p[0] - lo[0]) * box_px + start[0],
-                        y: (p[1] - lo[1]) * box_px + start[1],
-                        radius: (pen * box_px * w).max(MIN_RADIUS_PX),
-                    })
-                    .collect(),
-                ink: s.ink,
-            })
-            .collect();
-        let mut image = GrayImage::from_pixel(side, side, Luma([255]));
-        pen::draw(&mut image, &strokes);
-        image
     }
+    let heaviest = written
+        .iter()
+        .flat_map(|s| &s.weight)
+        .fold(0.0f32, |m, &w| m.max(w));
+    let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(0.0);
+    // Box side in pixels such that extent·box + 2·(pen·box·heaviest + 1) ≤ side.
+    let fit = (size - 2.0 - 2.0 * MIN_RADIUS_PX) / (extent + 2.0 * pen * heaviest);
+    let box_px = wanted.min(fit).max(0.0);
+    let margin = (pen * box_px * heaviest).max(MIN_RADIUS_PX) + 1.0;
+    let mut start = [0.0; 2];
+    for a in 0..2 {
+        let slack = (size - 2.0 * margin - (hi[a] - lo[a]) * box_px).max(0.0);
+        start[a] = margin + uniform(rng, [0.0, slack]);
+    }
+    let strokes: Vec<PenStroke> = written
+        .iter()
+        .map(|s| PenStroke {
+            points: s
+                .points
+                .iter()
+                .zip(&s.weight)
+                .map(|(p, w)| PenPoint {
+                    x: (p[0] - lo[0]) * box_px + start[0],
+                    y: (p[1] - lo[1]) * box_px + start[1],
+                    radius: (pen * box_px * w).max(MIN_RADIUS_PX),
+                })
+                .collect(),
+            ink: s.ink,
+        })
+        .collect();
+    let mut image = GrayImage::from_pixel(side, side, Luma([255]));
+    pen::draw(&mut image, &strokes);
+    image
 }
 
 #[cfg(test)]

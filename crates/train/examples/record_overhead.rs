@@ -51,6 +51,7 @@ fn main() {
         charset: &charset,
         train: &train_set,
         test: &test_set,
+        real: None,
         init: None,
     };
     let mut run = RunDir::create(&dir.path().join("lenet"), &quiet).unwrap();

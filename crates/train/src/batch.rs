@@ -3,9 +3,8 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
-use image::GrayImage;
 use inkstone_data::augment::Augment;
-use inkstone_data::packed::PackedSet;
+use inkstone_data::packed::PreparedSet;
 use inkstone_data::Recipe;
 use rand::SeedableRng;
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -75,35 +74,41 @@ pub fn hits<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tens
         .sum()
 }
 
-/// Random distortions for one epoch: each sample's warp is seeded by (epoch seed, sample index),
-/// so it does not depend on batch size, order, or which loader thread built it.
+/// What an epoch draws: its seed, which picks a synthetic source's samples and, with
+/// `augment`, each sample's distortion, seeded by (epoch seed, sample index) so that neither
+/// depends on batch size, order, or which loader thread built it.
 #[derive(Clone, Copy)]
-pub struct EpochAugment<'a> {
-    pub augment: &'a Augment,
-    pub epoch_seed: u64,
+pub struct Epoch<'a> {
+    pub seed: u64,
+    pub augment: Option<&'a Augment>,
 }
 
-/// The samples `indices` of `set`, augmented when `augment` is given, normalised by `recipe`.
+impl Epoch<'_> {
+    /// An epoch that changes nothing: evaluation, and packed sets without augmentation.
+    pub const FIXED: Epoch<'static> = Epoch {
+        seed: 0,
+        augment: None,
+    };
+}
+
+/// The samples `indices` of `set` as `epoch` draws them, normalised by `recipe`.
 pub fn host_batch(
-    set: &PackedSet,
+    set: &dyn PreparedSet,
     indices: &[usize],
     recipe: &Recipe,
-    augment: Option<EpochAugment>,
+    epoch: Epoch,
 ) -> HostBatch {
     let side = set.side() as usize;
     let mut pixels = Vec::with_capacity(indices.len() * side * side);
     for &i in indices {
-        match augment {
-            Some(a) => {
-                let sample_seed = a.epoch_seed ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let image = set.prepared(i, epoch.seed);
+        match epoch.augment {
+            Some(augment) => {
+                let sample_seed = epoch.seed ^ (i as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
                 let mut rng = rand::rngs::StdRng::seed_from_u64(sample_seed);
-                recipe.append_input(&a.augment.apply(&set.image(i), &mut rng), &mut pixels);
+                recipe.append_input(&augment.apply(&image, &mut rng), &mut pixels);
             }
-            None => {
-                let image = GrayImage::from_raw(side as u32, side as u32, set.pixels(i).to_vec())
-                    .expect("record holds side² pixels");
-                recipe.append_input(&image, &mut pixels);
-            }
+            None => recipe.append_input(&image, &mut pixels),
         }
     }
     HostBatch {
@@ -115,13 +120,13 @@ pub fn host_batch(
 
 /// The batch of samples `indices`, on the device.
 pub fn make_batch<B: Backend>(
-    set: &PackedSet,
+    set: &dyn PreparedSet,
     indices: &[usize],
     recipe: &Recipe,
-    augment: Option<EpochAugment>,
+    epoch: Epoch,
     device: &B::Device,
 ) -> Batch<B> {
-    host_batch(set, indices, recipe, augment).to_device(device)
+    host_batch(set, indices, recipe, epoch).to_device(device)
 }
 
 /// Host batches of an epoch, in order, built by `workers` threads that stay up to two
@@ -136,10 +141,10 @@ pub struct Loader {
 impl Loader {
     pub fn spawn<'scope, 'env>(
         scope: &'scope Scope<'scope, 'env>,
-        set: &'env PackedSet,
+        set: &'env dyn PreparedSet,
         batches: &'env [&'env [usize]],
         recipe: &'env Recipe,
-        augment: Option<EpochAugment<'env>>,
+        epoch: Epoch<'env>,
         workers: usize,
     ) -> Self {
         let workers = workers.clamp(1, batches.len().max(1));
@@ -148,7 +153,7 @@ impl Loader {
                 let (tx, rx) = sync_channel(2);
                 scope.spawn(move || {
                     for indices in batches.iter().skip(w).step_by(workers) {
-                        if tx.send(host_batch(set, indices, recipe, augment)).is_err() {
+                        if tx.send(host_batch(set, indices, recipe, epoch)).is_err() {
                             return; // the consumer stopped early
                         }
                     }
@@ -183,6 +188,7 @@ impl Iterator for Loader {
 mod tests {
     use super::*;
     use inkstone_data::mnist::Split;
+    use inkstone_data::packed::PackedSet;
 
     #[test]
     fn loader_threads_deliver_the_batches_in_order_whatever_the_worker_count() {
@@ -194,10 +200,10 @@ mod tests {
         let order = inkstone_data::packed::permutation(300, 3);
         let chunks: Vec<&[usize]> = order.chunks(32).collect();
         let augment = Augment::digits();
-        let aug = Some(EpochAugment {
-            augment: &augment,
-            epoch_seed: 9,
-        });
+        let aug = Epoch {
+            seed: 9,
+            augment: Some(&augment),
+        };
         let recipe = Recipe::mnist();
         let expected: Vec<HostBatch> = chunks
             .iter()

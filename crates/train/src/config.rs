@@ -4,6 +4,7 @@
 use crate::optimizer::{OptimizerConfig, OptimizerKind};
 use crate::schedule::{LrSchedule, ScheduleKind};
 use inkstone_data::augment::Augment;
+use inkstone_data::synth::set::SynthConfig;
 use inkstone_data::Recipe;
 use inkstone_model::Precision;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,13 @@ pub struct TrainConfig {
     /// the file, so configs written before this field existed still resume.
     #[serde(default, skip_serializing_if = "Precision::is_fp32")]
     pub precision: Precision,
+    /// How `data = "synth:<charset>"` writes its samples (fresh every epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synth: Option<SynthConfig>,
+    /// Real handwriting evaluated after every epoch beside the test data, with the run's
+    /// classes (e.g. Chinese MNIST's test split for a GB2312 model trained on synthetic data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_test: Option<String>,
 }
 
 impl TrainConfig {
@@ -118,6 +126,8 @@ impl TrainConfig {
             checkpoint_every_steps: None,
             init: None,
             precision: Precision::Fp32,
+            synth: None,
+            real_test: None,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Top-1 / top-5 accuracy, per-class accuracy and the confusion matrix of a network on a
 //! prepared set.
 
-use crate::batch::make_batch;
+use crate::batch::{make_batch, Epoch};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use inkstone_data::packed::PackedSet;
@@ -101,7 +101,7 @@ fn evaluate_with<B: Backend>(
     let (mut loss_sum, mut top5_hits, mut top10_hits) = (0f64, 0usize, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let batch = make_batch::<B>(set, chunk, recipe, None, device);
+        let batch = make_batch::<B>(set, chunk, recipe, Epoch::FIXED, device);
         let log_probs = log_softmax(network.forward(batch.images), 1);
         let values: Vec<f32> = log_probs
             .into_data()

@@ -3,7 +3,7 @@
 //! bundles written to the run directory (`last` every epoch, `best` when top-1 improves), and
 //! a checkpoint after every epoch (and every `checkpoint_every_steps`) to resume from.
 
-use crate::batch::{EpochAugment, Loader};
+use crate::batch::{Epoch, Loader};
 use crate::checkpoint::{self, CheckpointError, Position};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::loss_scale::LossScaler;
@@ -15,7 +15,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use burn::tensor::Tensor;
-use inkstone_data::packed::{permutation, PackedSet};
+use inkstone_data::packed::{permutation, PackedSet, PreparedSet};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
 use serde_json::json;
@@ -47,6 +47,8 @@ pub struct EpochReport {
     pub images_per_sec: f64,
     pub seconds: f64,
     pub test: Evaluation,
+    /// The real-handwriting set's name and evaluation, when the job has one.
+    pub real: Option<(String, Evaluation)>,
     pub best: bool,
 }
 
@@ -85,8 +87,10 @@ pub struct TrainJob<'a> {
     pub spec: &'a ModelSpec,
     pub recipe: &'a Recipe,
     pub charset: &'a Charset,
-    pub train: &'a PackedSet,
+    pub train: &'a dyn PreparedSet,
     pub test: &'a PackedSet,
+    /// Real handwriting evaluated after every epoch beside `test` (its name, its samples).
+    pub real: Option<(&'a str, &'a PackedSet)>,
     /// The weights to start from (`config.init`, loaded and checked with [`check_init`]); used
     /// when the run has no checkpoint yet, random initialisation when `None`.
     pub init: Option<&'a Bundle>,
@@ -120,7 +124,7 @@ pub fn train_on<B: AutodiffBackend>(
 ) -> Result<Trained<B>, TrainError> {
     let device = &devices[0];
     let config = job.config;
-    if job.train.is_empty() {
+    if job.train.len() == 0 {
         return Err(TrainError::NoData);
     }
     B::seed(device, config.seed);
@@ -176,10 +180,10 @@ pub fn train_on<B: AutodiffBackend>(
         let order = permutation(job.train.len(), epoch_seed);
         let batches: Vec<&[usize]> = order.chunks(batch).take(steps).collect();
         let first_step = position.step.min(steps);
-        let augment = config.augment.as_ref().map(|augment| EpochAugment {
-            augment,
-            epoch_seed,
-        });
+        let draw = Epoch {
+            seed: epoch_seed,
+            augment: config.augment.as_ref(),
+        };
         let started = Instant::now();
         let (mut loss_sum, mut correct, mut seen) =
             (position.loss_sum, position.correct, position.seen);
@@ -193,7 +197,7 @@ pub fn train_on<B: AutodiffBackend>(
                 job.train,
                 &batches[first_step..],
                 job.recipe,
-                augment,
+                draw,
                 LOADER_THREADS,
             );
             for (i, host) in loader.enumerate() {
@@ -274,6 +278,12 @@ pub fn train_on<B: AutodiffBackend>(
         let train_seconds = started.elapsed().as_secs_f64();
         let inner = network.valid();
         let test = evaluate(&inner, job.test, job.recipe, 256, device);
+        let real = job.real.map(|(name, set)| {
+            (
+                name.to_string(),
+                evaluate(&inner, set, job.recipe, 256, device),
+            )
+        });
         let best = test.top1 > position.best_top1;
         let report = EpochReport {
             epoch,
@@ -283,6 +293,7 @@ pub fn train_on<B: AutodiffBackend>(
             images_per_sec: seen_here as f64 / train_seconds,
             seconds: started.elapsed().as_secs_f64(),
             test,
+            real,
             best,
         };
         log_epoch(run, &report)?;
@@ -363,11 +374,17 @@ fn log_step(
 }
 
 fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
-    let record = json!({
+    let mut record = json!({
         "kind": "epoch", "epoch": r.epoch, "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
         "test_loss": r.test.loss, "test_top1": r.test.top1, "test_top5": r.test.top5,
         "test_top10": r.test.top10, "images_per_sec": r.images_per_sec, "seconds": r.seconds,
     });
+    if let Some((name, real)) = &r.real {
+        record["real_data"] = json!(name);
+        record["real_top1"] = json!(real.top1);
+        record["real_top5"] = json!(real.top5);
+        record["real_top10"] = json!(real.top10);
+    }
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
         source,
@@ -432,11 +449,19 @@ fn make_bundle<B: AutodiffBackend>(
         epochs_trained: epoch,
         training: serde_json::to_value(job.config).expect("config serialises"),
     };
-    let metrics = json!({
+    let mut metrics = json!({
         "split": format!("{}:test", job.config.data), "epoch": epoch,
         "test_top1": r.test.top1, "test_top5": r.test.top5, "test_loss": r.test.loss,
         "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
     });
+    // Real handwriting beside the (often synthetic) test split: the figure that says how
+    // the model reads people.
+    if let Some((name, real)) = &r.real {
+        metrics["real_data"] = json!(name);
+        metrics["real_top1"] = json!(real.top1);
+        metrics["real_top5"] = json!(real.top5);
+        metrics["real_top10"] = json!(real.top10);
+    }
     Ok(Bundle::new(
         network,
         job.spec.clone(),

@@ -43,6 +43,7 @@ fn run_training(dir: &Path, config: &TrainConfig, observer: &mut dyn Observer) {
         charset: &charset,
         train: &train_set,
         test: &test_set,
+        real: None,
         init: None,
     };
     let mut run = RunDir::create(dir, config).unwrap();

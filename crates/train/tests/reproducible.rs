@@ -22,6 +22,7 @@ fn run(config: &TrainConfig, train_set: &PackedSet, test_set: &PackedSet) -> (We
         charset: &charset,
         train: train_set,
         test: test_set,
+        real: None,
         init: None,
     };
     let mut rundir = RunDir::create(&dir.path().join("run"), config).unwrap();

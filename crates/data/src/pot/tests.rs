@@ -237,6 +237,7 @@ fn a_huge_size_field_reads_at_most_one_record() {
 fn prepared_ink(image: &GrayImage) -> usize {
     let recipe = crate::Recipe {
         gray: None,
+        one_pen: false,
         ..crate::Recipe::characters(64)
     };
     let prepared = recipe.prepare(image);

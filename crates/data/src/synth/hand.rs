@@ -56,6 +56,14 @@ pub fn write(
             hook(&mut strokes[i], next, length, rng);
         }
     }
+    let mut strokes = join(strokes, style, rng, spacing);
+    let smoothing = uniform(rng, style.smoothing);
+    for stroke in &mut strokes {
+        smooth(
+            &mut stroke.points,
+            (smoothing / spacing.max(1e-4)).round() as usize,
+        );
+    }
     let warp = Warp::sample(rng, style);
     for p in strokes.iter_mut().flat_map(|s| s.points.iter_mut()) {
         *p = warp.apply(*p);
@@ -177,6 +185,70 @@ fn hook(stroke: &mut Written, next: Option<[f32; 2]>, length: f32, rng: &mut imp
     }
 }
 
+/// Cursive writing: with the style's chance per pair, the pen stays down from the end of a
+/// stroke to the start of the next, drawing a thin, slightly bowed connecting trace, and the
+/// two strokes become one.
+fn join(
+    strokes: Vec<Written>,
+    style: &SynthStyle,
+    rng: &mut impl Rng,
+    spacing: f32,
+) -> Vec<Written> {
+    let chance = uniform(rng, style.cursive);
+    let thin = uniform(rng, style.ligature_weight);
+    let mut out: Vec<Written> = Vec::with_capacity(strokes.len());
+    for stroke in strokes {
+        let joined = rng.random::<f32>() < chance;
+        let prev = out.last_mut().filter(|_| joined);
+        let (Some(prev), Some(&b)) = (prev, stroke.points.first()) else {
+            out.push(stroke);
+            continue;
+        };
+        let Some(&a) = prev.points.last() else {
+            out.push(stroke);
+            continue;
+        };
+        let len = (b[0] - a[0]).hypot(b[1] - a[1]);
+        let bow = symmetric(rng, 0.25) * len;
+        let control = [
+            (a[0] + b[0]) / 2.0 - bow * (b[1] - a[1]) / len.max(1e-6),
+            (a[1] + b[1]) / 2.0 + bow * (b[0] - a[0]) / len.max(1e-6),
+        ];
+        let pieces = (len / spacing.max(1e-3)).ceil().clamp(1.0, 256.0) as usize;
+        for k in 1..pieces {
+            let t = k as f32 / pieces as f32;
+            let (p, q, r) = ((1.0 - t) * (1.0 - t), 2.0 * t * (1.0 - t), t * t);
+            prev.points.push([
+                p * a[0] + q * control[0] + r * b[0],
+                p * a[1] + q * control[1] + r * b[1],
+            ]);
+            prev.weight.push(thin);
+        }
+        prev.points.extend(stroke.points);
+        prev.weight.extend(stroke.weight);
+    }
+    out
+}
+
+/// Rounds corners as a fast hand does: each point becomes the mean of the `reach` points on
+/// either side of it (fewer near the ends, which stay where they are).
+fn smooth(points: &mut [[f32; 2]], reach: usize) {
+    let n = points.len();
+    if reach == 0 || n < 3 {
+        return;
+    }
+    let source = points.to_vec();
+    for (i, p) in points.iter_mut().enumerate().take(n - 1).skip(1) {
+        let r = reach.min(i).min(n - 1 - i);
+        let window = &source[i - r..=i + r];
+        let k = window.len() as f32;
+        *p = [
+            window.iter().map(|q| q[0]).sum::<f32>() / k,
+            window.iter().map(|q| q[1]).sum::<f32>() / k,
+        ];
+    }
+}
+
 fn normalized(v: [f32; 2]) -> Option<[f32; 2]> {
     let len = v[0].hypot(v[1]);
     (len > 1e-6 && len.is_finite()).then(|| [v[0] / len, v[1] / len])
@@ -198,6 +270,34 @@ mod tests {
             assert!((p[0] - k as f32 / 10.0).abs() < 1e-5 && (p[1] - 0.5).abs() < 1e-5);
         }
         assert!(written[0].weight.iter().all(|&w| w == 1.0));
+    }
+
+    #[test]
+    fn a_cursive_writer_joins_strokes_with_a_thin_trace() {
+        let medians = vec![
+            vec![[100.0, 200.0], [900.0, 200.0]],
+            vec![[100.0, 800.0], [900.0, 800.0]],
+        ];
+        let cursive = SynthStyle {
+            cursive: [1.0, 1.0],
+            ligature_weight: [0.4, 0.4],
+            ..SynthStyle::none()
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let written = write(&medians, &cursive, &mut rng, 0.05);
+        assert_eq!(written.len(), 1);
+        assert!(written[0].weight.contains(&0.4));
+        let print = write(&medians, &SynthStyle::none(), &mut rng, 0.05);
+        assert_eq!(print.len(), 2);
+    }
+
+    #[test]
+    fn smoothing_rounds_a_corner_and_keeps_the_ends() {
+        let mut points = vec![[0.0, 0.0], [0.5, 0.0], [1.0, 0.0], [1.0, 0.5], [1.0, 1.0]];
+        smooth(&mut points, 1);
+        assert_eq!(points[0], [0.0, 0.0]);
+        assert_eq!(points[4], [1.0, 1.0]);
+        assert!(points[2][0] < 1.0 && points[2][1] > 0.0, "{:?}", points[2]);
     }
 
     #[test]

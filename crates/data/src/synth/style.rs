@@ -48,7 +48,21 @@ pub struct SynthStyle {
     pub ink_variation: f32,
     /// Share of samples drawn from a font instead of strokes, when fonts are loaded.
     pub font_fraction: f32,
+    /// A writer's constant slant (horizontal shear), drawn once per writer.
+    pub slant: Span,
+    /// A writer's chance that the pen stays down from one stroke to the next, leaving a thin
+    /// connecting trace (cursive writing), drawn once per writer.
+    pub cursive: Span,
+    /// Width of such a connecting trace, relative to the pen.
+    pub ligature_weight: Span,
+    /// Corner rounding of a fast hand: the length, in the box, over which each stroke is
+    /// smoothed.
+    pub smoothing: Span,
 }
+
+/// How much of each range's width one writer spans: a person's own variation is a fraction
+/// of the population's.
+pub const WRITER_SPREAD: f32 = 0.3;
 
 /// The default writer's pen radius range, as a fraction of the character's 1024-unit box.
 pub const DEFAULT_PEN: Span = [0.016, 0.034];
@@ -77,12 +91,17 @@ impl Default for SynthStyle {
             rotation: 0.1,
             scale_x: [0.8, 1.1],
             scale_y: [0.85, 1.1],
-            shear: 0.2,
+            // Per character, on top of the writer's slant.
+            shear: 0.1,
             elastic: [0.0, 0.03],
             elastic_wavelength: [0.6, 1.6],
             ink: [0.0, 90.0],
             ink_variation: 20.0,
             font_fraction: 0.2,
+            slant: [-0.2, 0.2],
+            cursive: [0.0, 0.5],
+            ligature_weight: [0.3, 0.6],
+            smoothing: [0.0, 0.05],
         }
     }
 }
@@ -110,7 +129,41 @@ impl SynthStyle {
             ink: [0.0, 0.0],
             ink_variation: 0.0,
             font_fraction: 0.0,
+            slant: [0.0, 0.0],
+            cursive: [0.0, 0.0],
+            ligature_weight: [0.5, 0.5],
+            smoothing: [0.0, 0.0],
         }
+    }
+
+    /// One writer drawn from this population: every range narrowed to [`WRITER_SPREAD`] of
+    /// its width around a point drawn from it, so that the characters of one writer share a
+    /// slant, an aspect, a pen, a speed and a way of joining strokes.
+    pub fn writer(&self, rng: &mut impl rand::Rng) -> SynthStyle {
+        let narrow = |rng: &mut dyn rand::RngCore, [a, b]: Span| {
+            let half = (b - a) * WRITER_SPREAD / 2.0;
+            let centre = a + half + (b - a - 2.0 * half) * rand::Rng::random::<f32>(rng);
+            [centre - half, centre + half]
+        };
+        let mut w = self.clone();
+        for span in [
+            &mut w.size,
+            &mut w.pen,
+            &mut w.jitter,
+            &mut w.hook_length,
+            &mut w.scale_x,
+            &mut w.scale_y,
+            &mut w.elastic,
+            &mut w.elastic_wavelength,
+            &mut w.ink,
+            &mut w.slant,
+            &mut w.cursive,
+            &mut w.ligature_weight,
+            &mut w.smoothing,
+        ] {
+            *span = narrow(rng, *span);
+        }
+        w
     }
 
     /// Checks that every value is finite and within sense, naming the first that is not.
@@ -125,6 +178,10 @@ impl SynthStyle {
             ("elastic", self.elastic, 0.0, 0.2),
             ("elastic_wavelength", self.elastic_wavelength, 0.05, 100.0),
             ("ink", self.ink, 0.0, 254.0),
+            ("slant", self.slant, -1.0, 1.0),
+            ("cursive", self.cursive, 0.0, 1.0),
+            ("ligature_weight", self.ligature_weight, 0.05, 2.0),
+            ("smoothing", self.smoothing, 0.0, 0.3),
         ];
         for (name, [a, b], low, high) in spans {
             if !(a.is_finite() && b.is_finite() && a <= b && a >= low && b <= high) {
@@ -187,6 +244,28 @@ mod tests {
         assert_eq!(extents.len(), 3755);
         let mean = extents.iter().sum::<f32>() / extents.len() as f32;
         assert!((mean - MEDIAN_EXTENT).abs() < 0.02, "mean extent {mean}");
+    }
+
+    #[test]
+    fn a_writer_is_a_narrow_part_of_the_population() {
+        use rand::SeedableRng;
+        let style = SynthStyle::default();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        for _ in 0..50 {
+            let w = style.writer(&mut rng);
+            assert!(w.validate().is_ok());
+            for (mine, all) in [
+                (w.slant, style.slant),
+                (w.pen, style.pen),
+                (w.size, style.size),
+            ] {
+                assert!(mine[0] >= all[0] - 1e-6 && mine[1] <= all[1] + 1e-6);
+                let width = (mine[1] - mine[0]) / (all[1] - all[0]);
+                assert!((width - WRITER_SPREAD).abs() < 1e-3, "{width}");
+            }
+        }
+        let (a, b) = (style.writer(&mut rng), style.writer(&mut rng));
+        assert_ne!(a.slant, b.slant);
     }
 
     #[test]

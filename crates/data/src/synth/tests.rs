@@ -69,7 +69,8 @@ fn horizontal_and_vertical_strokes_keep_their_direction() {
         assert!(x1 - x0 > 3 * (y1 - y0), "一 is {}×{}", x1 - x0, y1 - y0);
         for tall in ["丨", "川", "刂"] {
             let (x0, y0, x1, y1) = ink_box(&synth.render(tall, &mut rng, 64).unwrap()).unwrap();
-            assert!(y1 - y0 > x1 - x0, "{tall} is {}×{}", x1 - x0, y1 - y0);
+            // A slanted writer's 川 can come out as wide as it is tall, never much wider.
+            assert!(y1 - y0 + 4 > x1 - x0, "{tall} is {}×{}", x1 - x0, y1 - y0);
         }
         // 二's short stroke is on top.
         let plain = Synthesizer::embedded(SynthStyle::none());

@@ -41,7 +41,7 @@ impl Affine {
     /// the box's middle.
     pub fn sample(rng: &mut impl Rng, style: &SynthStyle) -> Affine {
         let (sx, sy) = (uniform(rng, style.scale_x), uniform(rng, style.scale_y));
-        let shear = symmetric(rng, style.shear);
+        let shear = uniform(rng, style.slant) + symmetric(rng, style.shear);
         let (s, c) = symmetric(rng, style.rotation).sin_cos();
         // R · S · H with H = [1 shear; 0 1].
         let (a, b) = (c * sx, -s * sy);
