@@ -15,6 +15,10 @@ pub enum DataCommand {
     Info(crate::data_info::InfoArgs),
     /// Render a charset as synthetic handwriting into an `.inkd` file.
     Synth(crate::data_synth::SynthArgs),
+    /// Photograph a source's samples as phones do (uneven light, shadow, tinted or ruled
+    /// paper, coloured ink or pencil, small in a big frame, clutter, blur, noise, JPEG) into
+    /// a folder per class, for `eval`.
+    Photos(crate::data_photos::PhotosArgs),
     /// Download a dataset (checksums verified, resumable, written atomically).
     Fetch {
         /// Dataset name: mnist.
@@ -32,6 +36,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
         DataCommand::Pack(args) => crate::data_pack::run(args),
         DataCommand::Info(args) => crate::data_info::run(args),
         DataCommand::Synth(args) => crate::data_synth::run(args),
+        DataCommand::Photos(args) => crate::data_photos::run(args),
         DataCommand::Fetch { name, to, mirror } => {
             if name != "mnist" {
                 bail!("unknown dataset `{name}`: inkstone can fetch `mnist`");

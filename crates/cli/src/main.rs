@@ -6,6 +6,7 @@ mod cuda_kernels;
 mod data_cmd;
 mod data_info;
 mod data_pack;
+mod data_photos;
 mod data_synth;
 mod dataset;
 mod device;

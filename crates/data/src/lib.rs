@@ -16,6 +16,7 @@ pub mod image_file;
 pub mod image_folder;
 pub mod mnist;
 pub mod packed;
+pub mod photo;
 pub mod pot;
 pub mod recipe;
 pub mod sample;

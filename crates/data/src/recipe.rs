@@ -8,6 +8,7 @@
 //! `input_size` square with the ink's centre of mass (or box centre) in the middle.
 
 mod one_pen;
+mod paper;
 
 use crate::strokes::DEFAULT_PEN;
 use crate::synth::style::CHARACTER_PEN;
@@ -152,7 +153,7 @@ impl Recipe {
         if self.ink_is_dark(source) {
             imageops::invert(&mut ink);
         }
-        flatten_background(&mut ink);
+        paper::flatten_background(&mut ink);
         remove_background(&mut ink);
         let side = self.input_size;
         let Some((x, y, w, h)) = ink_box(&ink) else {
@@ -285,82 +286,6 @@ fn border_mean(img: &GrayImage) -> f32 {
         }
     }
     sum as f32 / n as f32
-}
-
-/// Blocks per side of the background model: a photo's light changes over the page, the ink
-/// within a stroke width.
-const BACKGROUND_BLOCKS: u32 = 8;
-/// Smallest block side in pixels, so that a block is always several stroke widths across
-/// (MNIST's 28² digits get 2×2 blocks, whose quarter-darkest pixels are all background).
-const MIN_BACKGROUND_BLOCK: u32 = 16;
-/// The background model's level in each block: the level below which this share of its
-/// pixels lie after inversion (paper, unless ink covers nine tenths of the block).
-const BACKGROUND_SHARE: f64 = 0.1;
-
-/// Subtracts a large-scale model of the paper (ink already bright): the low percentile of
-/// each of (up to) 8×8 square blocks, the lowest of each block's 3×3 neighbourhood,
-/// interpolated bilinearly between block centres. Uneven light, a gradient or a soft shadow across the page, then sits at zero everywhere, so the global
-/// Otsu split that follows separates ink from paper rather than the bright half of the page
-/// from the dark half. On clean data (black background) every block's level is 0: identity.
-fn flatten_background(img: &mut GrayImage) {
-    let (w, h) = img.dimensions();
-    let block = w
-        .max(h)
-        .div_ceil(BACKGROUND_BLOCKS)
-        .max(MIN_BACKGROUND_BLOCK);
-    let (gx, gy) = (w.div_ceil(block), h.div_ceil(block));
-    let mut levels = vec![0f32; (gx * gy) as usize];
-    for by in 0..gy {
-        for bx in 0..gx {
-            let mut hist = [0u64; 256];
-            for y in by * block..((by + 1) * block).min(h) {
-                for x in bx * block..((bx + 1) * block).min(w) {
-                    hist[img.get_pixel(x, y).0[0] as usize] += 1;
-                }
-            }
-            levels[(by * gx + bx) as usize] = percentile(&hist, BACKGROUND_SHARE) as f32;
-        }
-    }
-    // A block that is nearly all ink (the inside of a bold, dense character) takes the
-    // lowest level of its neighbours instead, so the model never eats into strokes; on a
-    // ramp that costs one block's step, which the Otsu split below absorbs.
-    let levels: Vec<f32> = (0..gy)
-        .flat_map(|by| (0..gx).map(move |bx| (bx, by)))
-        .map(|(bx, by)| {
-            let near = |c: u32, n: u32| c.saturating_sub(1)..(c + 2).min(n);
-            near(by, gy)
-                .flat_map(|y| near(bx, gx).map(move |x| (x, y)))
-                .map(|(x, y)| levels[(y * gx + x) as usize])
-                .fold(f32::MAX, f32::min)
-        })
-        .collect();
-    if levels.iter().all(|&l| l == 0.0) {
-        return;
-    }
-    // Position of a pixel between the two nearest block centres; past the outer centres the
-    // model goes on along the line through them, so a ramp is followed to the page's edge.
-    let between = |p: u32, blocks: u32| {
-        if blocks < 2 {
-            return (0, 0, 0.0);
-        }
-        let t = (p as f32 + 0.5) / block as f32 - 0.5;
-        let i = (t.floor().max(0.0) as u32).min(blocks - 2);
-        (i, i + 1, t - i as f32)
-    };
-    // Columns repeat on every row: place them once.
-    let columns: Vec<(u32, u32, f32)> = (0..w).map(|x| between(x, gx)).collect();
-    let at = |i: u32, j: u32| levels[(j * gx + i) as usize];
-    for (y, row) in (0..h).zip(img.chunks_exact_mut(w as usize)) {
-        let (iy, iy1, fy) = between(y, gy);
-        for (v, &(ix, ix1, fx)) in row.iter_mut().zip(&columns) {
-            let top = at(ix, iy) * (1.0 - fx) + at(ix1, iy) * fx;
-            let bottom = at(ix, iy1) * (1.0 - fx) + at(ix1, iy1) * fx;
-            let level = top * (1.0 - fy) + bottom * fy;
-            // + 0.5 and truncation: `round` for the non-negative clamped value, without the
-            // per-pixel library call.
-            *v = ((*v as f32 - level).clamp(0.0, 255.0) + 0.5) as u8;
-        }
-    }
 }
 
 /// Zeroes the background and stretches the ink to full range. The background class of an Otsu

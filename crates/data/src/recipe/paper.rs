@@ -1,0 +1,287 @@
+//! The paper under the ink (ink already bright, paper dark): what a photo's light did to the
+//! page, subtracted before the Otsu split so that uneven light, a gradient or a shadow across
+//! the page sits at zero everywhere and the split separates ink from paper, not the bright
+//! half of the page from the dark half.
+//!
+//! Two models, each good where the other fails. The block model (a low percentile of 8×8
+//! blocks, interpolated) follows slow light changes and never eats the inside of a bold,
+//! dense character, but smooths over a shadow's sharp edge. A grey opening (minimum, then
+//! maximum, over a window wider than any stroke) follows that edge to a pixel, but takes a
+//! stroke wider than its window for paper. Per pixel the opening is used where it stays
+//! within half the ink's contrast of the block model (it is following the paper), the block
+//! model elsewhere (the opening is sitting on a bold stroke). Last, faint long straight
+//! lines (the rules of lined or squared paper) go the same way.
+
+use super::{histogram, percentile};
+use image::imageops::{self, FilterType};
+use image::GrayImage;
+
+/// Blocks per side of the background model: a photo's light changes over the page, the ink
+/// within a stroke width.
+const BACKGROUND_BLOCKS: u32 = 8;
+/// Smallest block side in pixels, so that a block is always several stroke widths across
+/// (MNIST's 28² digits get 2×2 blocks, whose quarter-darkest pixels are all background).
+const MIN_BACKGROUND_BLOCK: u32 = 16;
+/// The background model's level in each block: the level below which this share of its
+/// pixels lie after inversion (paper, unless ink covers nine tenths of the block).
+const BACKGROUND_SHARE: f64 = 0.1;
+
+/// The block model of the paper (ink already bright): the low percentile of
+/// each of (up to) 8×8 square blocks, the lowest of each block's 3×3 neighbourhood,
+/// interpolated bilinearly between block centres. Uneven light, a gradient or a soft shadow across the page, then sits at zero everywhere, so the global
+/// Otsu split that follows separates ink from paper rather than the bright half of the page
+/// from the dark half. On clean data (black background) every block's level is 0: identity.
+fn block_levels(img: &GrayImage) -> (u32, u32, u32, Vec<f32>) {
+    let (w, h) = img.dimensions();
+    let block = w
+        .max(h)
+        .div_ceil(BACKGROUND_BLOCKS)
+        .max(MIN_BACKGROUND_BLOCK);
+    let (gx, gy) = (w.div_ceil(block), h.div_ceil(block));
+    let mut levels = vec![0f32; (gx * gy) as usize];
+    for by in 0..gy {
+        for bx in 0..gx {
+            let mut hist = [0u64; 256];
+            for y in by * block..((by + 1) * block).min(h) {
+                for x in bx * block..((bx + 1) * block).min(w) {
+                    hist[img.get_pixel(x, y).0[0] as usize] += 1;
+                }
+            }
+            levels[(by * gx + bx) as usize] = percentile(&hist, BACKGROUND_SHARE) as f32;
+        }
+    }
+    // A block that is nearly all ink (the inside of a bold, dense character) takes the
+    // lowest level of its neighbours instead, so the model never eats into strokes; on a
+    // ramp that costs one block's step, which the Otsu split below absorbs.
+    let levels: Vec<f32> = (0..gy)
+        .flat_map(|by| (0..gx).map(move |bx| (bx, by)))
+        .map(|(bx, by)| {
+            let near = |c: u32, n: u32| c.saturating_sub(1)..(c + 2).min(n);
+            near(by, gy)
+                .flat_map(|y| near(bx, gx).map(move |x| (x, y)))
+                .map(|(x, y)| levels[(y * gx + x) as usize])
+                .fold(f32::MAX, f32::min)
+        })
+        .collect();
+    (block, gx, gy, levels)
+}
+
+/// The side at most at which the opening is computed; larger photos are reduced first (the
+/// paper's light changes over many pixels, so little is lost).
+const OPENING_SIDE: u32 = 256;
+/// Opening window: this fraction of the (reduced) side, and never under 7 pixels, so it is
+/// wider than the strokes of MNIST's 28² digits and of small characters.
+const OPENING_DIVISOR: u32 = 16;
+const MIN_OPENING: u32 = 7;
+
+/// Subtracts the paper (see the module's doc). On clean data (black background) both models
+/// are 0 everywhere: identity.
+pub(super) fn flatten_background(img: &mut GrayImage) {
+    subtract_block_model(img);
+    subtract_opening(img);
+    subtract_rules(img);
+}
+
+/// Subtracts the block model: slow changes of the light.
+fn subtract_block_model(img: &mut GrayImage) {
+    let (w, h) = img.dimensions();
+    let (block, gx, gy, levels) = block_levels(img);
+    if levels.iter().all(|&l| l == 0.0) {
+        return;
+    }
+    // Position of a pixel between the two nearest block centres; past the outer centres the
+    // model goes on along the line through them, so a ramp is followed to the page's edge.
+    let between = |p: u32, blocks: u32| {
+        if blocks < 2 {
+            return (0, 0, 0.0);
+        }
+        let t = (p as f32 + 0.5) / block as f32 - 0.5;
+        let i = (t.floor().max(0.0) as u32).min(blocks - 2);
+        (i, i + 1, t - i as f32)
+    };
+    // Columns repeat on every row: place them once.
+    let columns: Vec<(u32, u32, f32)> = (0..w).map(|x| between(x, gx)).collect();
+    let at = |i: u32, j: u32| levels[(j * gx + i) as usize];
+    for (y, row) in (0..h).zip(img.chunks_exact_mut(w as usize)) {
+        let (iy, iy1, fy) = between(y, gy);
+        for (v, &(ix, ix1, fx)) in row.iter_mut().zip(&columns) {
+            let top = at(ix, iy) * (1.0 - fx) + at(ix1, iy) * fx;
+            let bottom = at(ix, iy1) * (1.0 - fx) + at(ix1, iy1) * fx;
+            let level = top * (1.0 - fy) + bottom * fy;
+            // + 0.5 and truncation: `round` for the non-negative clamped value, without the
+            // per-pixel library call.
+            *v = ((*v as f32 - level).clamp(0.0, 255.0) + 0.5) as u8;
+        }
+    }
+}
+
+/// Subtracts what the block model left of the paper (a shadow's sharp edge): the opening of
+/// what is left, where it is under half the ink's contrast, so a stroke wider than the
+/// opening's window is never taken for paper.
+fn subtract_opening(img: &mut GrayImage) {
+    let (w, h) = img.dimensions();
+    let opened = opening(img);
+    if opened.iter().all(|&v| v == 0) {
+        return;
+    }
+    let opened = imageops::resize(&opened, w, h, FilterType::Triangle);
+    let tolerance = percentile(&histogram(img), 0.999) as u8 / 2;
+    for (v, &paper) in img.iter_mut().zip(opened.iter()) {
+        if paper <= tolerance {
+            *v = v.saturating_sub(paper);
+        }
+    }
+}
+
+/// A printed rule is at least this fraction of the photo's side long.
+const RULE_FRACTION: u32 = 4;
+
+/// Subtracts faint long straight lines (lined or squared paper): the larger of a horizontal
+/// and a vertical opening by a line a quarter of the photo long, where it is under half the
+/// ink's contrast, so a written stroke, however long and straight (一 filling the photo), is
+/// kept at full strength.
+fn subtract_rules(img: &mut GrayImage) {
+    let (w, h) = img.dimensions();
+    let (w_, h_) = (w as usize, h as usize);
+    let tolerance = percentile(&histogram(img), 0.999) as u8 / 2;
+    let src = img.as_raw().clone();
+    let reach = |n: u32| (n / RULE_FRACTION / 2) as usize;
+    let mut rules = vec![0u8; w_ * h_];
+    if w >= 8 * RULE_FRACTION {
+        for (row, out) in src.chunks_exact(w_).zip(rules.chunks_exact_mut(w_)) {
+            let opened = open_line(row, reach(w));
+            out.copy_from_slice(&opened);
+        }
+    }
+    if h >= 8 * RULE_FRACTION {
+        let mut column = vec![0u8; h_];
+        for x in 0..w_ {
+            for (y, c) in column.iter_mut().enumerate() {
+                *c = src[y * w_ + x];
+            }
+            for (y, v) in open_line(&column, reach(h)).into_iter().enumerate() {
+                let r = &mut rules[y * w_ + x];
+                *r = (*r).max(v);
+            }
+        }
+    }
+    for (v, &rule) in img.iter_mut().zip(&rules) {
+        if rule <= tolerance {
+            *v = v.saturating_sub(rule);
+        }
+    }
+}
+
+/// 1-D grey opening (minimum, then maximum, over `2·reach + 1` samples, clipped at the ends)
+/// in time independent of the window (van Herk / Gil–Werman running extrema).
+fn open_line(line: &[u8], reach: usize) -> Vec<u8> {
+    let eroded = running(line, reach, u8::min, u8::MAX);
+    running(&eroded, reach, u8::max, 0)
+}
+
+/// `out[i] = op` over `line[i - reach ..= i + reach]` (clipped), by block prefix and suffix
+/// extrema: three `op`s per sample whatever the window.
+fn running(line: &[u8], reach: usize, op: fn(u8, u8) -> u8, identity: u8) -> Vec<u8> {
+    let n = line.len();
+    let k = 2 * reach + 1;
+    // Padded with the identity so that windows at the ends are clipped.
+    let padded: Vec<u8> = std::iter::repeat_n(identity, reach)
+        .chain(line.iter().copied())
+        .chain(std::iter::repeat_n(identity, reach + k))
+        .collect();
+    let mut prefix = padded.clone();
+    let mut suffix = padded.clone();
+    for start in (0..padded.len()).step_by(k) {
+        let end = (start + k).min(padded.len());
+        for i in start + 1..end {
+            prefix[i] = op(prefix[i - 1], padded[i]);
+        }
+        for i in (start..end - 1).rev() {
+            suffix[i] = op(suffix[i + 1], padded[i]);
+        }
+    }
+    (0..n).map(|i| op(suffix[i], prefix[i + k - 1])).collect()
+}
+
+/// Grey opening of `img` (bright ink removed): a minimum then a maximum filter over a square
+/// window wider than the strokes, computed at most [`OPENING_SIDE`] pixels across.
+fn opening(img: &GrayImage) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let scale = (OPENING_SIDE as f32 / w.max(h) as f32).min(1.0);
+    let small = if scale < 1.0 {
+        let (sw, sh) = (
+            ((w as f32 * scale).round() as u32).max(1),
+            ((h as f32 * scale).round() as u32).max(1),
+        );
+        imageops::resize(img, sw, sh, FilterType::Triangle)
+    } else {
+        img.clone()
+    };
+    let reach = (small.width().max(small.height()) / OPENING_DIVISOR).max(MIN_OPENING) / 2;
+    let eroded = filter(&small, reach, u8::min);
+    filter(&eroded, reach, u8::max)
+}
+
+/// A square min or max filter of half-width `reach`, as a row pass then a column pass;
+/// outside the image counts as the nearest edge pixel's neighbourhood (the window is clipped).
+fn filter(img: &GrayImage, reach: u32, op: fn(u8, u8) -> u8) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let r = reach as usize;
+    let src = img.as_raw();
+    let mut across = vec![0u8; w * h];
+    for y in 0..h {
+        let row = &src[y * w..][..w];
+        for x in 0..w {
+            let window = &row[x.saturating_sub(r)..(x + r + 1).min(w)];
+            across[y * w + x] = window.iter().copied().reduce(op).unwrap_or(0);
+        }
+    }
+    let mut out = GrayImage::new(w as u32, h as u32);
+    let dst: &mut [u8] = &mut out;
+    for x in 0..w {
+        for y in 0..h {
+            let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
+            dst[y * w + x] = (lo..hi).map(|k| across[k * w + x]).reduce(op).unwrap_or(0);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_extrema_match_the_plain_window() {
+        let line: Vec<u8> = (0..57u32).map(|i| ((i * 37 + 11) % 251) as u8).collect();
+        for reach in [0, 1, 3, 10, 40] {
+            let fast = running(&line, reach, u8::min, u8::MAX);
+            for (i, &v) in fast.iter().enumerate() {
+                let window = &line[i.saturating_sub(reach)..(i + reach + 1).min(line.len())];
+                assert_eq!(v, *window.iter().min().unwrap(), "reach {reach} at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn faint_rules_go_and_a_long_written_stroke_stays() {
+        // Ink bright: a faint rule every 10 rows, and a full-strength stroke across.
+        let mut img = GrayImage::from_fn(120, 80, |_, y| {
+            image::Luma([if y % 10 == 0 { 40 } else { 0 }])
+        });
+        for y in 44..47 {
+            for x in 5..115 {
+                img.put_pixel(x, y, image::Luma([220]));
+            }
+        }
+        subtract_rules(&mut img);
+        assert!(
+            (0..120).all(|x| img.get_pixel(x, 20).0[0] == 0),
+            "the rule is gone"
+        );
+        assert!(
+            (5..115).all(|x| img.get_pixel(x, 45).0[0] == 220),
+            "the stroke stays"
+        );
+    }
+}
