@@ -1,0 +1,210 @@
+//! Real handwriting through the binary: training on synthetic writers drawn afresh every
+//! epoch (`--data synth:<charset>`), the real-handwriting figure beside the synthetic one
+//! (`--real-test`), and photos made from clean samples (`data photos`) read by `eval`.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The epoch records of a run's `metrics.jsonl`.
+fn epochs(run: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "epoch")
+        .collect()
+}
+
+#[test]
+fn synthetic_writers_train_a_model_and_resume_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let charset = dir.path().join("five.txt");
+    std::fs::write(&charset, "永\n和\n九\n人\n口\n").unwrap();
+    let train = |run: &Path, epochs: &str| {
+        inkstone(&[
+            "train",
+            "--model",
+            "lenet5",
+            "--data",
+            &format!("synth:{}", s(&charset)),
+            "--synth-per-class",
+            "24",
+            "--input",
+            "28",
+            "--epochs",
+            epochs,
+            "--batch-size",
+            "20",
+            "--seed",
+            "3",
+            "--out",
+            s(run),
+        ])
+    };
+    let run = dir.path().join("run");
+    let out = train(&run, "3");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 5 classes × 24 writers a epoch, and a held-out set of 2 writers a class.
+    assert!(stderr(&out).contains("(120 samples)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("held-out writers) (10)"),
+        "{}",
+        stderr(&out)
+    );
+    let records = epochs(&run);
+    assert_eq!(records.len(), 3);
+    let first = records[0]["train_loss"].as_f64().unwrap();
+    let last = records[2]["train_loss"].as_f64().unwrap();
+    assert!(
+        last < first,
+        "fresh samples every epoch still train: {first} → {last}"
+    );
+    let config = std::fs::read_to_string(run.join("config.json")).unwrap();
+    assert!(config.contains("\"per_class\": 24"), "{config}");
+
+    // Epochs are drawn from (seed, epoch, index), not from a running generator: the same
+    // run again gives the same losses, epoch by epoch, and every epoch's samples are new.
+    let again = dir.path().join("again");
+    assert!(train(&again, "3").status.success());
+    let repeated = epochs(&again);
+    for (a, b) in records.iter().zip(&repeated) {
+        assert_eq!(a["train_loss"], b["train_loss"]);
+    }
+}
+
+#[test]
+fn synthetic_options_are_checked_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let out = inkstone(&[
+        "train",
+        "--data",
+        "mnist",
+        "--font",
+        "x.ttf",
+        "--out",
+        s(&run),
+    ]);
+    assert_fails_with(&out, &["--font", "synth:"]);
+    let out = inkstone(&[
+        "train",
+        "--data",
+        "synth:digits",
+        "--synth-per-class",
+        "0",
+        "--out",
+        s(&run),
+    ]);
+    assert_fails_with(&out, &["--synth-per-class"]);
+    // Digits have no strokes in the library: without a font they cannot be written.
+    let out = inkstone(&["train", "--data", "synth:digits", "--out", s(&run)]);
+    assert_fails_with(&out, &["synth:digits", "no strokes or font glyph"]);
+    let out = inkstone(&[
+        "train",
+        "--data",
+        "synth:gb2312-1",
+        "--font",
+        "/nonexistent/font.ttf",
+        "--out",
+        s(&run),
+    ]);
+    assert_fails_with(&out, &["/nonexistent/font.ttf"]);
+    assert!(!run.exists(), "nothing written");
+}
+
+#[test]
+fn the_real_handwriting_figure_is_recorded_beside_the_test_split() {
+    let Some(cm) = shared_data("chinese-mnist") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let real = format!("{}:test", cm.display());
+    let out = inkstone(&[
+        "train",
+        "--model",
+        "lenet5",
+        "--data",
+        "synth:chinese-numerals",
+        "--synth-per-class",
+        "8",
+        "--input",
+        "28",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "30",
+        "--real-test",
+        &real,
+        "--out",
+        s(&run),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("real "), "{}", stderr(&out));
+    let record = &epochs(&run)[0];
+    assert_eq!(record["real_data"], real.as_str());
+    let top1 = record["real_top1"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&top1), "{record}");
+    // Also in the bundle's metrics, which `eval` and the service show.
+    let bundle = std::fs::read(run.join("best.inkstone")).unwrap();
+    let header = String::from_utf8_lossy(&bundle[..bundle.len().min(64 * 1024)]);
+    assert!(
+        header.contains("real_top1"),
+        "bundle metadata lacks the real figure"
+    );
+}
+
+#[test]
+fn photos_of_clean_digits_are_made_once_per_seed_and_read_by_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    let make = |out: &Path, seed: &str| {
+        inkstone(&[
+            "data",
+            "photos",
+            "mnist:test",
+            "-o",
+            s(out),
+            "--limit",
+            "30",
+            "--seed",
+            seed,
+        ])
+    };
+    let out = make(&photos, "4");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("30 photos"), "{}", stdout(&out));
+    let again = dir.path().join("again");
+    assert!(make(&again, "4").status.success());
+    let conditions = std::fs::read_to_string(photos.join("conditions.csv")).unwrap();
+    assert_eq!(conditions.lines().count(), 31);
+    assert_eq!(
+        conditions,
+        std::fs::read_to_string(again.join("conditions.csv")).unwrap()
+    );
+    let first = conditions
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap();
+    assert_eq!(
+        std::fs::read(photos.join(first)).unwrap(),
+        std::fs::read(again.join(first)).unwrap(),
+        "same seed, same photo"
+    );
+    // Refuses to overwrite, and a packed file is not a source of photos.
+    assert_fails_with(&make(&photos, "4"), &["already exists"]);
+    // The photos are an ordinary labelled image folder: a model evaluates on them.
+    let run = dir.path().join("run");
+    train_lenet5(&run, 1, Some(20), 1, &[]);
+    let out = inkstone(&["eval", s(&run.join("best.inkstone")), "--data", s(&photos)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("samples 30"), "{}", stdout(&out));
+}
