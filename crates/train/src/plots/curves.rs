@@ -14,6 +14,7 @@ type Curve<'a> = (&'a str, RGBColor, fn(&EpochRecord) -> f64);
 const TRAIN: RGBColor = RGBColor(31, 119, 180);
 const TEST: RGBColor = RGBColor(214, 39, 40);
 const TEST_TOP5: RGBColor = RGBColor(44, 160, 44);
+const REAL: RGBColor = RGBColor(148, 103, 189);
 
 /// Train and test loss per epoch.
 pub struct LossFigure<'a>(pub &'a [EpochRecord]);
@@ -91,11 +92,15 @@ impl Figure for AccuracyFigure<'_> {
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let curves: [Curve; 3] = [
+        let mut curves: Vec<Curve> = vec![
             ("train", TRAIN, |r| r.train_accuracy),
             ("test top-1", TEST, |r| r.test_top1),
             ("test top-5", TEST_TOP5, |r| r.test_top5),
         ];
+        // Real handwriting beside a synthetic test split, when the run measured it.
+        if self.0.iter().any(|r| r.real_top1.is_finite()) {
+            curves.push(("real top-1", REAL, |r| r.real_top1));
+        }
         // Zoomed to the data: 97-99% curves pressed against the top of 0-100% say nothing.
         let low = finite(self.0, &curves).fold(1.0f64, f64::min) * 100.0;
         let floor = (((low - 2.0) / 5.0).floor() * 5.0).clamp(0.0, 95.0);

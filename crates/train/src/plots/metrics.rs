@@ -26,6 +26,9 @@ pub struct EpochRecord {
     pub images_per_sec: f64,
     #[serde(default = "nan", deserialize_with = "number_or_nan")]
     pub seconds: f64,
+    /// Top-1 on the run's real-handwriting set (`--real-test`); NaN when it has none.
+    #[serde(default = "nan", deserialize_with = "number_or_nan")]
+    pub real_top1: f64,
 }
 
 fn nan() -> f64 {
