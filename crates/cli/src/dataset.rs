@@ -6,7 +6,7 @@ use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::source::{DataSource, LabelOptions, Loaded};
 use inkstone_data::synth::set::SynthConfig;
-use inkstone_data::synth::{SynthSet, Synthesizer};
+use inkstone_data::synth::{font, SynthSet, Synthesizer};
 use inkstone_data::{Charset, Recipe};
 use std::path::{Path, PathBuf};
 
@@ -128,7 +128,8 @@ pub fn synth_set(
     Ok(set)
 }
 
-/// A font file, or every .ttf/.otf/.ttc in a folder (sorted, so runs are repeatable).
+/// A font file, or every font in a folder (.ttf .otf .ttc .woff .woff2; sorted, so runs are
+/// repeatable).
 pub fn font_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -139,7 +140,7 @@ pub fn font_files(path: &Path) -> Result<Vec<PathBuf>> {
         .filter(|p| {
             p.extension()
                 .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "ttf" | "otf" | "ttc"))
+                .is_some_and(|e| font::EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
         })
         .collect();
     files.sort();

@@ -9,12 +9,23 @@ use image::{GrayImage, Luma};
 use rand::Rng;
 use std::path::Path;
 
-/// Loads a TrueType or OpenType font.
+/// Loads a TrueType or OpenType font, or a WOFF/WOFF2 web font (as the npm `@fontsource`
+/// packages ship them), decoded to OpenType.
 pub fn load(path: &Path) -> Result<FontArc, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let bytes = match bytes.get(..4) {
+        Some(b"wOF2") => wuff::decompress_woff2(&bytes)
+            .map_err(|e| DataError::invalid(path, format!("not a readable WOFF2 font: {e:?}")))?,
+        Some(b"wOFF") => wuff::decompress_woff1(&bytes)
+            .map_err(|e| DataError::invalid(path, format!("not a readable WOFF font: {e:?}")))?,
+        _ => bytes,
+    };
     FontArc::try_from_vec(bytes)
         .map_err(|e| DataError::invalid(path, format!("not a TrueType/OpenType font: {e}")))
 }
+
+/// File extensions [`load`] reads, for folders of fonts.
+pub const EXTENSIONS: &[&str] = &["ttf", "otf", "ttc", "woff", "woff2"];
 
 /// Whether `font` draws `c` (glyph 0 is the font's "missing" box).
 pub fn has(font: &FontArc, c: char) -> bool {

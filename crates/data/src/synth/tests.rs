@@ -112,6 +112,16 @@ fn a_missing_or_bad_font_is_an_error_naming_it() {
     assert!(Synthesizer::embedded(SynthStyle::default())
         .with_fonts([&absent])
         .is_err());
+    // A web font whose compressed tables are junk: named, and said to be WOFF2.
+    let web = dir.path().join("broken.woff2");
+    let mut bytes = b"wOF2\x00\x01\x00\x00".to_vec();
+    bytes.extend([0x5a; 60]);
+    std::fs::write(&web, bytes).unwrap();
+    let err = Synthesizer::embedded(SynthStyle::default())
+        .with_fonts([&web])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("broken.woff2") && err.contains("WOFF2"), "{err}");
 }
 
 #[test]
