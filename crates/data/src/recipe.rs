@@ -7,6 +7,7 @@
 //! ink, resize keeping the aspect ratio so the longer side is `fit` pixels, and paste into an
 //! `input_size` square with the ink's centre of mass (or box centre) in the middle.
 
+mod main_ink;
 mod one_pen;
 mod paper;
 
@@ -155,6 +156,7 @@ impl Recipe {
         }
         paper::flatten_background(&mut ink);
         remove_background(&mut ink);
+        main_ink::keep_main_ink(&mut ink);
         let side = self.input_size;
         let Some((x, y, w, h)) = ink_box(&ink) else {
             return GrayImage::new(side, side);

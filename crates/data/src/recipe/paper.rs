@@ -125,12 +125,30 @@ fn subtract_opening(img: &mut GrayImage) {
         return;
     }
     let opened = imageops::resize(&opened, w, h, FilterType::Triangle);
-    let tolerance = percentile(&histogram(img), 0.999) as u8 / 2;
+    let tolerance = ink_top(img) / 2;
     for (v, &paper) in img.iter_mut().zip(opened.iter()) {
         if paper <= tolerance {
             *v = v.saturating_sub(paper);
         }
     }
+}
+
+/// Pixels that make up the ink's brightest level, however small the writing in the photo: a
+/// share of the image would land on the paper (or on the rules) when the writing covers less
+/// than that share.
+const INK_TOP_PIXELS: u64 = 24;
+
+/// The level the brightest [`INK_TOP_PIXELS`] pixels reach: the ink's contrast over the paper.
+fn ink_top(img: &GrayImage) -> u8 {
+    let hist = histogram(img);
+    let mut seen = 0;
+    for v in (0..256).rev() {
+        seen += hist[v];
+        if seen >= INK_TOP_PIXELS {
+            return v as u8;
+        }
+    }
+    0
 }
 
 /// A printed rule is at least this fraction of the photo's side long.
@@ -143,7 +161,7 @@ const RULE_FRACTION: u32 = 4;
 fn subtract_rules(img: &mut GrayImage) {
     let (w, h) = img.dimensions();
     let (w_, h_) = (w as usize, h as usize);
-    let tolerance = percentile(&histogram(img), 0.999) as u8 / 2;
+    let tolerance = ink_top(img) / 2;
     let src = img.as_raw().clone();
     let reach = |n: u32| (n / RULE_FRACTION / 2) as usize;
     let mut rules = vec![0u8; w_ * h_];

@@ -121,7 +121,10 @@ fn a_missing_or_bad_font_is_an_error_naming_it() {
         .with_fonts([&web])
         .unwrap_err()
         .to_string();
-    assert!(err.contains("broken.woff2") && err.contains("WOFF2"), "{err}");
+    assert!(
+        err.contains("broken.woff2") && err.contains("WOFF2"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -1,0 +1,167 @@
+//! The writing, not what else the photo caught: connected pieces of ink are grouped around
+//! the heaviest one, and pieces far from that group (a mark in the page's corner, a speck of
+//! dust, the end of a margin note) or much fainter than it (what is left of a ruled line) are
+//! removed before the crop, so the crop is the writing's.
+
+use image::GrayImage;
+
+/// A piece of ink further from the group than this share of the group's larger side is not
+/// part of the writing. Strokes of one character (三's bars, 八's two sweeps, 心's dots) sit
+/// closer than half the character's size to each other.
+const REACH: f32 = 0.5;
+
+#[derive(Clone, Copy)]
+struct Piece {
+    mass: u64,
+    /// The piece's brightest pixel.
+    peak: u8,
+    /// x0, y0, x1, y1 (inclusive).
+    bounds: [u32; 4],
+}
+
+/// Zeroes every 8-connected piece of ink (pixels above 0) that is not within [`REACH`] of the
+/// group grown from the heaviest piece.
+pub(super) fn keep_main_ink(img: &mut GrayImage) {
+    let (w, h) = img.dimensions();
+    let (labels, pieces) = label(img);
+    if pieces.len() < 2 {
+        return;
+    }
+    let heaviest = (0..pieces.len())
+        .max_by_key(|&i| pieces[i].mass)
+        .unwrap_or(0);
+    let mut kept = vec![false; pieces.len()];
+    kept[heaviest] = true;
+    let mut group = pieces[heaviest].bounds;
+    loop {
+        let reach = REACH * (group[2] - group[0]).max(group[3] - group[1]).max(1) as f32;
+        let mut grew = false;
+        for (i, piece) in pieces.iter().enumerate() {
+            // A piece much fainter than the writing (what is left of a rule, paper grain)
+            // neither joins nor stretches the group.
+            let faint = piece.peak < pieces[heaviest].peak / 2;
+            if !kept[i] && !faint && gap(&group, &piece.bounds) <= reach {
+                kept[i] = true;
+                group = union(&group, &piece.bounds);
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    if kept.iter().all(|&k| k) {
+        return;
+    }
+    for (v, &l) in img.iter_mut().zip(&labels) {
+        if l != 0 && !kept[l as usize - 1] {
+            *v = 0;
+        }
+    }
+    debug_assert_eq!(labels.len(), (w * h) as usize);
+}
+
+/// Labels 8-connected ink (label 0 is paper, piece `k` has label `k + 1`).
+fn label(img: &GrayImage) -> (Vec<u32>, Vec<Piece>) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let ink = img.as_raw();
+    let mut labels = vec![0u32; w * h];
+    let mut pieces = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if ink[start] == 0 || labels[start] != 0 {
+            continue;
+        }
+        let id = pieces.len() as u32 + 1;
+        let (sx, sy) = ((start % w) as u32, (start / w) as u32);
+        let mut piece = Piece {
+            mass: 0,
+            peak: 0,
+            bounds: [sx, sy, sx, sy],
+        };
+        labels[start] = id;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            piece.mass += ink[i] as u64;
+            piece.peak = piece.peak.max(ink[i]);
+            let b = &mut piece.bounds;
+            (b[0], b[1], b[2], b[3]) = (
+                b[0].min(x as u32),
+                b[1].min(y as u32),
+                b[2].max(x as u32),
+                b[3].max(y as u32),
+            );
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if ink[j] != 0 && labels[j] == 0 {
+                        labels[j] = id;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        pieces.push(piece);
+    }
+    (labels, pieces)
+}
+
+/// Distance between two boxes (0 when they touch or overlap).
+fn gap(a: &[u32; 4], b: &[u32; 4]) -> f32 {
+    let axis = |lo_a: u32, hi_a: u32, lo_b: u32, hi_b: u32| {
+        if hi_a < lo_b {
+            (lo_b - hi_a) as f32
+        } else if hi_b < lo_a {
+            (lo_a - hi_b) as f32
+        } else {
+            0.0
+        }
+    };
+    axis(a[0], a[2], b[0], b[2]).hypot(axis(a[1], a[3], b[1], b[3]))
+}
+
+fn union(a: &[u32; 4], b: &[u32; 4]) -> [u32; 4] {
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {
+        for y in y0..y1 {
+            for x in x0..x1 {
+                img.put_pixel(x, y, Luma([200]));
+            }
+        }
+    }
+
+    #[test]
+    fn a_far_mark_goes_and_the_strokes_of_one_character_stay() {
+        // 三 in the middle, a speck near its corner, a mark in the far corner.
+        let mut img = GrayImage::new(200, 200);
+        for y in [60, 80, 100] {
+            fill(&mut img, 60, y, 120, y + 4);
+        }
+        fill(&mut img, 125, 108, 127, 110);
+        fill(&mut img, 185, 185, 195, 190);
+        // A faint remnant of a rule right next to the writing.
+        for x in 20..58 {
+            img.put_pixel(x, 90, Luma([60]));
+        }
+        keep_main_ink(&mut img);
+        assert_eq!(img.get_pixel(40, 90).0[0], 0, "the faint remnant goes");
+        for y in [61, 81, 101] {
+            assert_eq!(img.get_pixel(90, y).0[0], 200, "bar at {y}");
+        }
+        assert_eq!(img.get_pixel(126, 109).0[0], 200, "the near speck stays");
+        assert_eq!(img.get_pixel(190, 187).0[0], 0, "the far mark goes");
+    }
+}
