@@ -256,6 +256,9 @@ impl PackedSet {
 /// epoch, seeded by the epoch so that a resumed run sees the same samples.
 pub trait PreparedSet: Sync {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Side of the (square) prepared images.
     fn side(&self) -> u32;
     fn label(&self, index: usize) -> u32;

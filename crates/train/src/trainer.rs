@@ -124,7 +124,7 @@ pub fn train_on<B: AutodiffBackend>(
 ) -> Result<Trained<B>, TrainError> {
     let device = &devices[0];
     let config = job.config;
-    if job.train.len() == 0 {
+    if job.train.is_empty() {
         return Err(TrainError::NoData);
     }
     B::seed(device, config.seed);
