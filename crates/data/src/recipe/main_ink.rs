@@ -39,7 +39,7 @@ pub(super) fn keep_main_ink(img: &mut GrayImage) {
         for (i, piece) in pieces.iter().enumerate() {
             // A piece much fainter than the writing (what is left of a rule, paper grain)
             // neither joins nor stretches the group.
-            let faint = piece.peak < pieces[heaviest].peak / 2;
+            let faint = piece.peak < pieces[heaviest].peak / 3;
             if !kept[i] && !faint && gap(&group, &piece.bounds) <= reach {
                 kept[i] = true;
                 group = union(&group, &piece.bounds);

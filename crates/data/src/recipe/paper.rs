@@ -152,10 +152,13 @@ fn ink_top(img: &GrayImage) -> u8 {
 }
 
 /// A printed rule is at least this fraction of the photo's side long.
-const RULE_FRACTION: u32 = 4;
+const RULE_FRACTION: u32 = 2;
+/// Rules are looked for only along sides of at least this many pixels: a photo of a page,
+/// not a tight crop such as MNIST's 28² digits, whose bars are not rules.
+const MIN_RULED_SIDE: u32 = 64;
 
 /// Subtracts faint long straight lines (lined or squared paper): the larger of a horizontal
-/// and a vertical opening by a line a quarter of the photo long, where it is under half the
+/// and a vertical opening by a line half the photo long, where it is under half the
 /// ink's contrast, so a written stroke, however long and straight (一 filling the photo), is
 /// kept at full strength.
 fn subtract_rules(img: &mut GrayImage) {
@@ -165,13 +168,13 @@ fn subtract_rules(img: &mut GrayImage) {
     let src = img.as_raw().clone();
     let reach = |n: u32| (n / RULE_FRACTION / 2) as usize;
     let mut rules = vec![0u8; w_ * h_];
-    if w >= 8 * RULE_FRACTION {
+    if w >= MIN_RULED_SIDE {
         for (row, out) in src.chunks_exact(w_).zip(rules.chunks_exact_mut(w_)) {
             let opened = open_line(row, reach(w));
             out.copy_from_slice(&opened);
         }
     }
-    if h >= 8 * RULE_FRACTION {
+    if h >= MIN_RULED_SIDE {
         let mut column = vec![0u8; h_];
         for x in 0..w_ {
             for (y, c) in column.iter_mut().enumerate() {
