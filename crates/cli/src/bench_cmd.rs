@@ -18,11 +18,18 @@ use std::time::Instant;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Loader throughput on a packed file: samples/s of batches built by the loader threads
-    /// (map read, augmentation, normalisation), to compare with a training step's time.
+    /// Loader throughput: samples/s of batches built by the loader threads (map read or
+    /// synthesis, augmentation, normalisation), to compare with a training step's time.
     Loader {
-        /// An `.inkd` packed file.
-        data: PathBuf,
+        /// An `.inkd` packed file, or `synth:<charset>` (fresh synthetic writers, drawn with
+        /// the default style and the characters recipe at `--input`).
+        data: String,
+        /// Input side for `synth:` data.
+        #[arg(long, default_value_t = 32)]
+        input: u32,
+        /// Fonts for `synth:` data (files or folders); repeatable.
+        #[arg(long)]
+        font: Vec<PathBuf>,
         #[arg(long, default_value_t = 128)]
         batch: usize,
         /// Loader threads.
@@ -73,11 +80,16 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Loader {
             data,
+            input,
+            font,
             batch,
             threads,
             augment,
             batches,
-        } => run_loader(&data, batch, threads, &augment, batches),
+        } => {
+            let (set, recipe) = loader_set(&data, input, &font)?;
+            run_loader(set.as_ref(), &recipe, batch, threads, &augment, batches)
+        }
         BenchCommand::Train {
             model,
             input,
@@ -108,8 +120,36 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     }
 }
 
+/// The set `bench loader` reads, a packed file or a synthetic source, and its recipe.
+fn loader_set(
+    data: &str,
+    input: u32,
+    fonts: &[PathBuf],
+) -> Result<(
+    Box<dyn inkstone_data::packed::PreparedSet>,
+    inkstone_data::Recipe,
+)> {
+    let Some(charset) = crate::dataset::synth_charset(data) else {
+        let set = inkstone_data::packed::PackedSet::open(Path::new(data))?;
+        let recipe = set.meta.recipe.clone();
+        return Ok((Box::new(set), recipe));
+    };
+    let charset = inkstone_data::Charset::resolve(charset)?;
+    let recipe = inkstone_data::Recipe::characters(input);
+    let config = inkstone_data::synth::set::SynthConfig {
+        fonts: fonts
+            .iter()
+            .map(|f| f.to_string_lossy().into_owned())
+            .collect(),
+        ..Default::default()
+    };
+    let set = crate::dataset::synth_set(data, &config, charset, &recipe, 1)?;
+    Ok((Box::new(set), recipe))
+}
+
 fn run_loader(
-    data: &Path,
+    set: &dyn inkstone_data::packed::PreparedSet,
+    recipe: &inkstone_data::Recipe,
     batch: usize,
     threads: usize,
     augment: &str,
@@ -117,7 +157,6 @@ fn run_loader(
 ) -> Result<()> {
     use inkstone_data::augment::Augment;
     use inkstone_train::batch::{Epoch, Loader};
-    let set = inkstone_data::packed::PackedSet::open(data)?;
     let augment = match augment {
         "none" => None,
         "digits" => Some(Augment::digits()),
@@ -130,10 +169,9 @@ fn run_loader(
         seed: 1,
         augment: augment.as_ref(),
     };
-    let recipe = set.meta.recipe.clone();
     let started = Instant::now();
     let samples: usize = std::thread::scope(|scope| {
-        Loader::spawn(scope, &set, &chunks, &recipe, epoch, threads)
+        Loader::spawn(scope, set, &chunks, recipe, epoch, threads)
             .map(|b| b.len())
             .sum()
     });

@@ -85,8 +85,13 @@ pub fn run(args: SynthArgs) -> Result<()> {
     set.raw_side = args.raw_side;
     let missing: Vec<String> = set.synth.missing(&charset);
     if !missing.is_empty() && !args.skip_missing {
-        set.check_complete(&format!("synth:{}", charset.name))
-            .context("pass --font or --skip-missing")?;
+        anyhow::bail!(
+            "{} of {} symbols of {} have no strokes or font glyph (e.g. {}); pass --font or --skip-missing",
+            missing.len(),
+            charset.len(),
+            charset.name,
+            missing.iter().take(10).cloned().collect::<Vec<_>>().join(" ")
+        );
     }
     let meta = PackedMeta {
         charset: charset.clone(),
