@@ -3,7 +3,7 @@
 
 use crate::dataset;
 use crate::progress::CountProgress;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use inkstone_data::packed::{PackWriter, PackedMeta};
 use inkstone_data::synth::{StrokeLibrary, SynthSet, SynthStyle, Synthesizer};
@@ -33,8 +33,8 @@ pub struct SynthArgs {
     /// Side of the raw rendering, before the recipe crops and resizes it.
     #[arg(long, default_value_t = 96)]
     raw_side: u32,
-    /// TrueType/OpenType fonts to mix in (e.g. a Kai font), files or folders of them;
-    /// repeatable.
+    /// Fonts to mix in (e.g. a Kai font): TrueType/OpenType/WOFF/WOFF2 files or folders of
+    /// them; repeatable.
     #[arg(long)]
     font: Vec<PathBuf>,
     /// Share of samples drawn from the fonts when fonts are given.
@@ -68,12 +68,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         font_fraction: args.font_fraction,
         ..SynthStyle::default()
     };
-    let fonts = args
-        .font
-        .iter()
-        .map(|f| dataset::font_files(f))
-        .collect::<Result<Vec<_>>>()?
-        .concat();
+    let fonts = dataset::font_paths(&args.font)?;
     let synth = Synthesizer::new(library, style).with_fonts(&fonts)?;
     let mut set = SynthSet::new(
         synth,
@@ -83,15 +78,10 @@ pub fn run(args: SynthArgs) -> Result<()> {
         args.seed,
     );
     set.raw_side = args.raw_side;
-    let missing: Vec<String> = set.synth.missing(&charset);
+    let missing = set.synth.missing(&charset);
     if !missing.is_empty() && !args.skip_missing {
-        anyhow::bail!(
-            "{} of {} symbols of {} have no strokes or font glyph (e.g. {}); pass --font or --skip-missing",
-            missing.len(),
-            charset.len(),
-            charset.name,
-            missing.iter().take(10).cloned().collect::<Vec<_>>().join(" ")
-        );
+        let message = set.missing_message().unwrap_or_default();
+        bail!("{message}; pass --font or --skip-missing");
     }
     let meta = PackedMeta {
         charset: charset.clone(),

@@ -116,16 +116,21 @@ pub fn synth_set(
     recipe: &Recipe,
     seed: u64,
 ) -> Result<SynthSet> {
-    let fonts = synth
-        .fonts
-        .iter()
-        .map(|f| font_files(Path::new(f)))
-        .collect::<Result<Vec<_>>>()?
-        .concat();
+    let fonts = font_paths(&synth.fonts)?;
     let synthesizer = Synthesizer::embedded(synth.style.clone()).with_fonts(&fonts)?;
     let set = SynthSet::new(synthesizer, charset, recipe.clone(), synth.per_class, seed);
     set.check_complete(data)?;
     Ok(set)
+}
+
+/// The font files of `paths`: files as they are, folders as the fonts in them (see
+/// [`font_files`]).
+pub fn font_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>> {
+    Ok(paths
+        .iter()
+        .map(|p| font_files(p.as_ref()))
+        .collect::<Result<Vec<_>>>()?
+        .concat())
 }
 
 /// A font file, or every font in a folder (.ttf .otf .ttc .woff .woff2; sorted, so runs are
@@ -146,8 +151,9 @@ pub fn font_files(path: &Path) -> Result<Vec<PathBuf>> {
     files.sort();
     if files.is_empty() {
         bail!(
-            "{}: no .ttf, .otf or .ttc fonts in this folder",
-            path.display()
+            "{}: no fonts ({}) in this folder",
+            path.display(),
+            font::EXTENSIONS.join(", ")
         );
     }
     Ok(files)

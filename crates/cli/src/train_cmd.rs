@@ -113,8 +113,8 @@ pub struct TrainArgs {
     /// is classes × N samples).
     #[arg(long, value_name = "N")]
     synth_per_class: Option<usize>,
-    /// With `--data synth:<charset>`: fonts to mix in, files or folders of .ttf/.otf/.ttc;
-    /// repeatable.
+    /// With `--data synth:<charset>`: fonts to mix in, files or folders of
+    /// .ttf/.otf/.ttc/.woff/.woff2; repeatable.
     #[arg(long)]
     font: Vec<PathBuf>,
     /// With `--data synth:<charset>`: share of samples drawn from the fonts.

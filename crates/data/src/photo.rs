@@ -118,11 +118,8 @@ const INK_LEVEL: u8 = 40;
 fn ink_coverage(sample: &GrayImage, px: u32) -> GrayImage {
     let mut ink = sample.clone();
     let (w, h) = ink.dimensions();
-    let border: Vec<u8> = (0..w)
-        .flat_map(|x| [ink.get_pixel(x, 0).0[0], ink.get_pixel(x, h - 1).0[0]])
-        .collect();
-    let border_mean = border.iter().map(|&v| v as f32).sum::<f32>() / border.len().max(1) as f32;
-    if border_mean > 127.0 {
+    // The recipe's own polarity rule: a light border means dark ink on paper.
+    if crate::recipe::border_mean(&ink) > 127.0 {
         image::imageops::invert(&mut ink);
     }
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);

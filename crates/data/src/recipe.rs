@@ -264,7 +264,7 @@ impl GrayNorm {
 }
 
 /// Mean of the outermost ring of pixels: the background, for any sensibly framed glyph.
-fn border_mean(img: &GrayImage) -> f32 {
+pub(crate) fn border_mean(img: &GrayImage) -> f32 {
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
         return 0.0;

@@ -379,16 +379,23 @@ fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
         "test_loss": r.test.loss, "test_top1": r.test.top1, "test_top5": r.test.top5,
         "test_top10": r.test.top10, "images_per_sec": r.images_per_sec, "seconds": r.seconds,
     });
-    if let Some((name, real)) = &r.real {
-        record["real_data"] = json!(name);
-        record["real_top1"] = json!(real.top1);
-        record["real_top5"] = json!(real.top5);
-        record["real_top10"] = json!(real.top10);
-    }
+    add_real(&mut record, r);
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
         source,
     })
+}
+
+/// Adds the epoch's real-handwriting figures, when it has them, to a metrics object (the
+/// `metrics.jsonl` line and the bundle's metrics): the figure that says how the model reads
+/// people, beside the often synthetic test split.
+fn add_real(metrics: &mut serde_json::Value, r: &EpochReport) {
+    if let Some((name, real)) = &r.real {
+        metrics["real_data"] = json!(name);
+        metrics["real_top1"] = json!(real.top1);
+        metrics["real_top5"] = json!(real.top5);
+        metrics["real_top10"] = json!(real.top10);
+    }
 }
 
 /// The plots are a view of the run: one that fails is reported, never the end of training.
@@ -454,14 +461,7 @@ fn make_bundle<B: AutodiffBackend>(
         "test_top1": r.test.top1, "test_top5": r.test.top5, "test_loss": r.test.loss,
         "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
     });
-    // Real handwriting beside the (often synthetic) test split: the figure that says how
-    // the model reads people.
-    if let Some((name, real)) = &r.real {
-        metrics["real_data"] = json!(name);
-        metrics["real_top1"] = json!(real.top1);
-        metrics["real_top5"] = json!(real.top5);
-        metrics["real_top10"] = json!(real.top10);
-    }
+    add_real(&mut metrics, r);
     Ok(Bundle::new(
         network,
         job.spec.clone(),

@@ -3,14 +3,13 @@
 //! the page sits at zero everywhere and the split separates ink from paper, not the bright
 //! half of the page from the dark half.
 //!
-//! Two models, each good where the other fails. The block model (a low percentile of 8×8
-//! blocks, interpolated) follows slow light changes and never eats the inside of a bold,
-//! dense character, but smooths over a shadow's sharp edge. A grey opening (minimum, then
-//! maximum, over a window wider than any stroke) follows that edge to a pixel, but takes a
-//! stroke wider than its window for paper. Per pixel the opening is used where it stays
-//! within half the ink's contrast of the block model (it is following the paper), the block
-//! model elsewhere (the opening is sitting on a bold stroke). Last, faint long straight
-//! lines (the rules of lined or squared paper) go the same way.
+//! Three steps, each for what the one before cannot see. The block model (a low percentile
+//! of 8×8 blocks, interpolated) follows slow changes of the light and never eats the inside
+//! of a bold, dense character, but smooths over a shadow's sharp edge. A grey opening
+//! (minimum, then maximum, over a window wider than any stroke) of what is left follows that
+//! edge to a pixel; it is subtracted only where it is under half the ink's contrast, so a
+//! stroke wider than its window is not taken for paper. Last, faint long straight lines (the
+//! rules of lined or squared paper) go the same way.
 
 use super::{histogram, percentile};
 use image::imageops::{self, FilterType};
@@ -26,11 +25,10 @@ const MIN_BACKGROUND_BLOCK: u32 = 16;
 /// pixels lie after inversion (paper, unless ink covers nine tenths of the block).
 const BACKGROUND_SHARE: f64 = 0.1;
 
-/// The block model of the paper (ink already bright): the low percentile of
-/// each of (up to) 8×8 square blocks, the lowest of each block's 3×3 neighbourhood,
-/// interpolated bilinearly between block centres. Uneven light, a gradient or a soft shadow across the page, then sits at zero everywhere, so the global
-/// Otsu split that follows separates ink from paper rather than the bright half of the page
-/// from the dark half. On clean data (black background) every block's level is 0: identity.
+/// The block model of the paper (ink already bright): the block side, the blocks across and
+/// down, and each block's level — the low percentile of each of (up to) 8×8 square blocks,
+/// then the lowest of its 3×3 neighbourhood. On clean data (black background) every level
+/// is 0.
 fn block_levels(img: &GrayImage) -> (u32, u32, u32, Vec<f32>) {
     let (w, h) = img.dimensions();
     let block = w
@@ -163,27 +161,17 @@ const MIN_RULED_SIDE: u32 = 64;
 /// kept at full strength.
 fn subtract_rules(img: &mut GrayImage) {
     let (w, h) = img.dimensions();
-    let (w_, h_) = (w as usize, h as usize);
     let tolerance = ink_top(img) / 2;
-    let src = img.as_raw().clone();
-    let reach = |n: u32| (n / RULE_FRACTION / 2) as usize;
-    let mut rules = vec![0u8; w_ * h_];
-    if w >= MIN_RULED_SIDE {
-        for (row, out) in src.chunks_exact(w_).zip(rules.chunks_exact_mut(w_)) {
-            let opened = open_line(row, reach(w));
-            out.copy_from_slice(&opened);
+    let mut rules = vec![0u8; (w * h) as usize];
+    for (axis, side) in [(Axis::Rows, w), (Axis::Columns, h)] {
+        if side < MIN_RULED_SIDE {
+            continue;
         }
-    }
-    if h >= MIN_RULED_SIDE {
-        let mut column = vec![0u8; h_];
-        for x in 0..w_ {
-            for (y, c) in column.iter_mut().enumerate() {
-                *c = src[y * w_ + x];
-            }
-            for (y, v) in open_line(&column, reach(h)).into_iter().enumerate() {
-                let r = &mut rules[y * w_ + x];
-                *r = (*r).max(v);
-            }
+        let reach = (side / RULE_FRACTION / 2) as usize;
+        let eroded = along(img.as_raw(), w, axis, reach, u8::min, u8::MAX);
+        let opened = along(&eroded, w, axis, reach, u8::max, 0);
+        for (r, v) in rules.iter_mut().zip(opened) {
+            *r = (*r).max(v);
         }
     }
     for (v, &rule) in img.iter_mut().zip(&rules) {
@@ -193,15 +181,52 @@ fn subtract_rules(img: &mut GrayImage) {
     }
 }
 
-/// 1-D grey opening (minimum, then maximum, over `2·reach + 1` samples, clipped at the ends)
-/// in time independent of the window (van Herk / Gil–Werman running extrema).
-fn open_line(line: &[u8], reach: usize) -> Vec<u8> {
-    let eroded = running(line, reach, u8::min, u8::MAX);
-    running(&eroded, reach, u8::max, 0)
+/// Which lines of an image a 1-D filter runs along.
+#[derive(Clone, Copy)]
+enum Axis {
+    Rows,
+    Columns,
+}
+
+/// `op` (minimum or maximum) over `reach` pixels either side along every row or column of a
+/// `width`-wide image, the window clipped at the image's edges.
+fn along(
+    pixels: &[u8],
+    width: u32,
+    axis: Axis,
+    reach: usize,
+    op: fn(u8, u8) -> u8,
+    identity: u8,
+) -> Vec<u8> {
+    let w = width as usize;
+    let h = pixels.len() / w.max(1);
+    let mut out = vec![0u8; pixels.len()];
+    match axis {
+        Axis::Rows => {
+            for (row, dst) in pixels.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
+                dst.copy_from_slice(&running(row, reach, op, identity));
+            }
+        }
+        Axis::Columns => {
+            let mut column = vec![0u8; h];
+            for x in 0..w {
+                for (y, c) in column.iter_mut().enumerate() {
+                    *c = pixels[y * w + x];
+                }
+                for (y, v) in running(&column, reach, op, identity)
+                    .into_iter()
+                    .enumerate()
+                {
+                    out[y * w + x] = v;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `out[i] = op` over `line[i - reach ..= i + reach]` (clipped), by block prefix and suffix
-/// extrema: three `op`s per sample whatever the window.
+/// extrema (van Herk / Gil–Werman): three `op`s per sample whatever the window.
 fn running(line: &[u8], reach: usize, op: fn(u8, u8) -> u8, identity: u8) -> Vec<u8> {
     let n = line.len();
     let k = 2 * reach + 1;
@@ -225,7 +250,8 @@ fn running(line: &[u8], reach: usize, op: fn(u8, u8) -> u8, identity: u8) -> Vec
 }
 
 /// Grey opening of `img` (bright ink removed): a minimum then a maximum filter over a square
-/// window wider than the strokes, computed at most [`OPENING_SIDE`] pixels across.
+/// window wider than the strokes, computed at most [`OPENING_SIDE`] pixels across. Each
+/// square filter is a row pass then a column pass, the window clipped at the edges.
 fn opening(img: &GrayImage) -> GrayImage {
     let (w, h) = img.dimensions();
     let scale = (OPENING_SIDE as f32 / w.max(h) as f32).min(1.0);
@@ -238,34 +264,15 @@ fn opening(img: &GrayImage) -> GrayImage {
     } else {
         img.clone()
     };
-    let reach = (small.width().max(small.height()) / OPENING_DIVISOR).max(MIN_OPENING) / 2;
-    let eroded = filter(&small, reach, u8::min);
-    filter(&eroded, reach, u8::max)
-}
-
-/// A square min or max filter of half-width `reach`, as a row pass then a column pass;
-/// outside the image counts as the nearest edge pixel's neighbourhood (the window is clipped).
-fn filter(img: &GrayImage, reach: u32, op: fn(u8, u8) -> u8) -> GrayImage {
-    let (w, h) = (img.width() as usize, img.height() as usize);
-    let r = reach as usize;
-    let src = img.as_raw();
-    let mut across = vec![0u8; w * h];
-    for y in 0..h {
-        let row = &src[y * w..][..w];
-        for x in 0..w {
-            let window = &row[x.saturating_sub(r)..(x + r + 1).min(w)];
-            across[y * w + x] = window.iter().copied().reduce(op).unwrap_or(0);
+    let (sw, sh) = small.dimensions();
+    let reach = ((sw.max(sh) / OPENING_DIVISOR).max(MIN_OPENING) / 2) as usize;
+    let mut pixels = small.into_raw();
+    for (op, identity) in [(u8::min as fn(u8, u8) -> u8, u8::MAX), (u8::max, 0)] {
+        for axis in [Axis::Rows, Axis::Columns] {
+            pixels = along(&pixels, sw, axis, reach, op, identity);
         }
     }
-    let mut out = GrayImage::new(w as u32, h as u32);
-    let dst: &mut [u8] = &mut out;
-    for x in 0..w {
-        for y in 0..h {
-            let (lo, hi) = (y.saturating_sub(r), (y + r + 1).min(h));
-            dst[y * w + x] = (lo..hi).map(|k| across[k * w + x]).reduce(op).unwrap_or(0);
-        }
-    }
-    out
+    GrayImage::from_raw(sw, sh, pixels).expect("filters keep the image's size")
 }
 
 #[cfg(test)]
@@ -280,6 +287,26 @@ mod tests {
             for (i, &v) in fast.iter().enumerate() {
                 let window = &line[i.saturating_sub(reach)..(i + reach + 1).min(line.len())];
                 assert_eq!(v, *window.iter().min().unwrap(), "reach {reach} at {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_pass_then_a_column_pass_is_the_square_window() {
+        let (w, h, reach) = (23usize, 17usize, 3usize);
+        let pixels: Vec<u8> = (0..w * h).map(|i| ((i * 73 + 5) % 256) as u8).collect();
+        let rows = along(&pixels, w as u32, Axis::Rows, reach, u8::min, u8::MAX);
+        let square = along(&rows, w as u32, Axis::Columns, reach, u8::min, u8::MAX);
+        for y in 0..h {
+            for x in 0..w {
+                let plain = (y.saturating_sub(reach)..(y + reach + 1).min(h))
+                    .flat_map(|j| {
+                        (x.saturating_sub(reach)..(x + reach + 1).min(w)).map(move |i| (i, j))
+                    })
+                    .map(|(i, j)| pixels[j * w + i])
+                    .min()
+                    .unwrap();
+                assert_eq!(square[y * w + x], plain, "at ({x}, {y})");
             }
         }
     }

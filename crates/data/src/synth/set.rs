@@ -74,23 +74,36 @@ impl SynthSet {
         }
     }
 
-    /// Checks that the synthesiser can write every class; the error names the source (`name`)
-    /// and the first missing symbols.
-    pub fn check_complete(&self, name: &str) -> Result<(), DataError> {
+    /// What the synthesiser cannot write ("1 of 2 symbols of latin have no strokes or font
+    /// glyph (e.g. A)"), or `None` when it can write every class.
+    pub fn missing_message(&self) -> Option<String> {
         let missing = self.synth.missing(&self.charset);
-        if missing.is_empty() {
-            return Ok(());
-        }
-        Err(DataError::invalid(
-            Path::new(name),
+        (!missing.is_empty()).then(|| {
             format!(
-                "{} of {} classes of {} have no strokes or font glyph (e.g. {}); add a --font that has them",
+                "{} of {} symbols of {} have no strokes or font glyph (e.g. {})",
                 missing.len(),
                 self.charset.len(),
                 self.charset.name,
-                missing.iter().take(10).cloned().collect::<Vec<_>>().join(" ")
-            ),
-        ))
+                missing
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        })
+    }
+
+    /// Checks that the synthesiser can write every class; the error names the source (`name`)
+    /// and the first missing symbols.
+    pub fn check_complete(&self, name: &str) -> Result<(), DataError> {
+        match self.missing_message() {
+            None => Ok(()),
+            Some(message) => Err(DataError::invalid(
+                Path::new(name),
+                format!("{message}; add a --font that has them"),
+            )),
+        }
     }
 
     /// A fixed test set of `per_class` writers that no training epoch draws, prepared.
