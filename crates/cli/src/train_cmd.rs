@@ -237,6 +237,7 @@ impl TrainArgs {
         if self.real_test.is_some() {
             c.real_test = self.real_test.clone();
         }
+        c.validate()?;
         Ok(c)
     }
 }
@@ -272,6 +273,24 @@ pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpe
         )
     })?;
     ModelSpec::from_json(&text).with_context(|| path.display().to_string())
+}
+
+/// A model whose pooling cannot take the input side is refused with the smallest side it can.
+fn check_input_side(spec: &ModelSpec, model: &str, side: usize) -> Result<()> {
+    let Err(why) = spec.shapes() else {
+        return Ok(());
+    };
+    let fits = |s: usize| {
+        let mut spec = spec.clone();
+        spec.input = [spec.input[0], s, s];
+        spec.shapes().is_ok()
+    };
+    match (side + 1..=1024).find(|&s| fits(s)) {
+        Some(least) => anyhow::bail!(
+            "--input {side}: too small for {model}, which needs at least {least} ({why})"
+        ),
+        None => Err(why.into()),
+    }
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
@@ -394,6 +413,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         None => None,
     };
     let spec = resolve_spec(&config.model, charset.len(), recipe.input_size as usize)?;
+    check_input_side(&spec, &config.model, recipe.input_size as usize)?;
     if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
         || spec.classes != charset.len()
     {

@@ -147,3 +147,30 @@ fn an_unknown_cuda_kernel_choice_is_refused_naming_the_choices() {
     let fixed = inkstone(&["--cuda-kernels", "fixed", "model", "summary", "lenet5"]);
     assert!(fixed.status.success(), "{}", stderr(&fixed));
 }
+
+#[test]
+fn out_of_range_numbers_are_refused_before_a_run_folder_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    let mut spoiled = inkstone_train::TrainConfig::defaults_for("lenet5");
+    spoiled.label_smoothing = 2.0;
+    std::fs::write(&config, serde_json::to_string(&spoiled).unwrap()).unwrap();
+    let config = config.to_str().unwrap();
+    let cases: [(&[&str], &[&str]); 5] = [
+        (&["--batch-size", "0"], &["--batch-size 0", "batch_size"]),
+        (&["--epochs", "0"], &["--epochs 0"]),
+        (&["--lr", "inf"], &["--lr inf", "above 0"]),
+        (
+            &["--config", config],
+            &["--label-smoothing 2", "label_smoothing"],
+        ),
+        (&["--input", "8"], &["--input 8", "lenet5", "at least 12"]),
+    ];
+    for (i, (flags, needles)) in cases.into_iter().enumerate() {
+        let run = dir.path().join(format!("run{i}"));
+        let mut args = vec!["train", "--out", run.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        assert_fails_with(&inkstone(&args), needles);
+        assert!(!run.exists(), "{flags:?} made {}", run.display());
+    }
+}

@@ -63,7 +63,107 @@ pub struct TrainConfig {
     pub real_test: Option<String>,
 }
 
+/// A numeric setting outside its allowed range: names it as a flag and as a config.json key,
+/// with the range.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{flag} {value} (config key `{key}`): {allowed}")]
+pub struct ConfigError {
+    /// The command-line flag, e.g. `--batch-size`.
+    pub flag: &'static str,
+    /// The config.json key, e.g. `batch_size` or `lr.max`.
+    pub key: &'static str,
+    pub value: String,
+    pub allowed: &'static str,
+}
+
 impl TrainConfig {
+    /// Checks every numeric setting before anything is written (the input side against the
+    /// model is checked where the model is built).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn check(
+            ok: bool,
+            (flag, key): (&'static str, &'static str),
+            value: impl ToString,
+            allowed: &'static str,
+        ) -> Result<(), ConfigError> {
+            match ok {
+                true => Ok(()),
+                false => Err(ConfigError {
+                    flag,
+                    key,
+                    value: value.to_string(),
+                    allowed,
+                }),
+            }
+        }
+        let lr = &self.lr;
+        let rate = |v: f64| v.is_finite() && v >= 0.0;
+        check(
+            self.epochs >= 1,
+            ("--epochs", "epochs"),
+            self.epochs,
+            "use 1 or more",
+        )?;
+        check(
+            (1..=65_536).contains(&self.batch_size),
+            ("--batch-size", "batch_size"),
+            self.batch_size,
+            "use 1 to 65536",
+        )?;
+        check(
+            lr.max.is_finite() && lr.max > 0.0 && lr.max <= 10.0,
+            ("--lr", "lr.max"),
+            lr.max,
+            "use a finite rate above 0 and at most 10",
+        )?;
+        check(
+            rate(lr.init),
+            ("lr.init", "lr.init"),
+            lr.init,
+            "use a finite rate of 0 or more",
+        )?;
+        check(
+            rate(lr.end),
+            ("lr.end", "lr.end"),
+            lr.end,
+            "use a finite rate of 0 or more",
+        )?;
+        check(
+            lr.warmup_epochs <= self.epochs,
+            ("--warmup-epochs", "lr.warmup_epochs"),
+            lr.warmup_epochs,
+            "use at most --epochs",
+        )?;
+        let momentum = self.optimizer.momentum;
+        check(
+            momentum.is_finite() && (0.0..1.0).contains(&momentum),
+            ("--momentum", "optimizer.momentum"),
+            momentum,
+            "use 0 or more and below 1",
+        )?;
+        let decay = self.optimizer.weight_decay;
+        check(
+            decay.is_finite() && (0.0..1.0).contains(&decay),
+            ("--weight-decay", "optimizer.weight_decay"),
+            decay,
+            "use 0 or more and below 1",
+        )?;
+        let smoothing = self.label_smoothing;
+        check(
+            smoothing.is_finite() && (0.0..1.0).contains(&smoothing),
+            ("--label-smoothing", "label_smoothing"),
+            smoothing,
+            "use 0 or more and below 1",
+        )?;
+        check(
+            self.max_steps_per_epoch != Some(0),
+            ("--max-steps-per-epoch", "max_steps_per_epoch"),
+            0,
+            "use 1 or more",
+        )?;
+        Ok(())
+    }
+
     /// Sensible defaults for a model: LeNet-5 and the digit CNN with AdamW and a cosine
     /// schedule, ResNet-18 with the HCCR seed's SGD settings.
     pub fn defaults_for(model: &str) -> Self {
@@ -135,6 +235,32 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_each_bad_number_names_its_setting() {
+        for model in ["lenet5", "digitcnn", "charcnn", "resnet18"] {
+            assert_eq!(TrainConfig::defaults_for(model).validate(), Ok(()));
+        }
+        let bad: [(&str, fn(&mut TrainConfig)); 9] = [
+            ("batch_size", |c| c.batch_size = 0),
+            ("epochs", |c| c.epochs = 0),
+            ("lr.max", |c| c.lr.max = 0.0),
+            ("lr.max", |c| c.lr.max = f64::NAN),
+            ("lr.end", |c| c.lr.end = -1.0),
+            ("optimizer.momentum", |c| c.optimizer.momentum = 1.0),
+            ("optimizer.weight_decay", |c| {
+                c.optimizer.weight_decay = f64::INFINITY
+            }),
+            ("label_smoothing", |c| c.label_smoothing = 1.5),
+            ("lr.warmup_epochs", |c| c.lr.warmup_epochs = 11),
+        ];
+        for (key, spoil) in bad {
+            let mut c = TrainConfig::defaults_for("lenet5");
+            spoil(&mut c);
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.key, key, "{err}");
+        }
+    }
 
     /// `configs/hccr-seed-resnet18-112.json` is the HCCR seed's training as an inkstone
     /// config: ResNet-18 on 112 px, SGD momentum 0.9, weight decay 1e-4, its poly schedule,

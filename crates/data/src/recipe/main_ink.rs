@@ -10,6 +10,12 @@ use image::GrayImage;
 /// closer than half the character's size to each other.
 const REACH: f32 = 0.5;
 
+/// The reach for a piece in line with the group (sharing its columns or its rows): a stroke
+/// stacked above or beside the others. A small 二 or 三 has its bars further apart than half
+/// their length (Chinese MNIST `:train`, the 3 755-class model: 二's top bar was dropped from
+/// 106 of 1 000; 60.36% with one reach, 60.54% with this one; MNIST photos 75.18% → 74.97%).
+const REACH_IN_LINE: f32 = 1.0;
+
 #[derive(Clone, Copy)]
 struct Piece {
     mass: u64,
@@ -34,12 +40,16 @@ pub(super) fn keep_main_ink(img: &mut GrayImage) {
     kept[heaviest] = true;
     let mut group = pieces[heaviest].bounds;
     loop {
-        let reach = REACH * (group[2] - group[0]).max(group[3] - group[1]).max(1) as f32;
+        let side = (group[2] - group[0]).max(group[3] - group[1]).max(1) as f32;
         let mut grew = false;
         for (i, piece) in pieces.iter().enumerate() {
             // A piece much fainter than the writing (what is left of a rule, paper grain)
             // neither joins nor stretches the group.
             let faint = piece.peak < pieces[heaviest].peak / 3;
+            let reach = match side_by_side(&group, &piece.bounds) {
+                true => REACH_IN_LINE * side,
+                false => REACH * side,
+            };
             if !kept[i] && !faint && gap(&group, &piece.bounds) <= reach {
                 kept[i] = true;
                 group = union(&group, &piece.bounds);
@@ -107,6 +117,12 @@ fn label(img: &GrayImage) -> (Vec<u32>, Vec<Piece>) {
     (labels, pieces)
 }
 
+/// Whether two boxes share some columns or some rows: a piece straight above, below or beside
+/// the writing.
+fn side_by_side(a: &[u32; 4], b: &[u32; 4]) -> bool {
+    (a[0] <= b[2] && b[0] <= a[2]) || (a[1] <= b[3] && b[1] <= a[3])
+}
+
 /// Distance between two boxes (0 when they touch or overlap).
 fn gap(a: &[u32; 4], b: &[u32; 4]) -> f32 {
     let axis = |lo_a: u32, hi_a: u32, lo_b: u32, hi_b: u32| {
@@ -163,5 +179,19 @@ mod tests {
         }
         assert_eq!(img.get_pixel(126, 109).0[0], 200, "the near speck stays");
         assert_eq!(img.get_pixel(190, 187).0[0], 0, "the far mark goes");
+    }
+
+    #[test]
+    fn a_short_bar_far_above_a_long_one_stays_but_not_a_mark_as_far_off_to_the_side() {
+        // A small 二 as Chinese MNIST writers make it: the top bar 10 px above a bar 20 px
+        // long (more than half of it), and a mark as far away diagonally.
+        let mut img = GrayImage::new(64, 64);
+        fill(&mut img, 24, 20, 32, 22);
+        fill(&mut img, 20, 32, 40, 35);
+        fill(&mut img, 46, 45, 49, 48);
+        keep_main_ink(&mut img);
+        assert_eq!(img.get_pixel(28, 21).0[0], 200, "the top bar stays");
+        assert_eq!(img.get_pixel(30, 33).0[0], 200, "the bottom bar stays");
+        assert_eq!(img.get_pixel(47, 46).0[0], 0, "the diagonal mark goes");
     }
 }
