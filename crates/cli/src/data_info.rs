@@ -9,7 +9,7 @@ use clap::Args;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
 use inkstone_data::mnist::Split;
-use inkstone_data::source::Loaded;
+use inkstone_data::source::{DataSource, Loaded};
 use inkstone_data::synth::StrokeLibrary;
 use inkstone_data::{strokes, Charset};
 use std::path::PathBuf;
@@ -18,8 +18,9 @@ use std::path::PathBuf;
 pub struct InfoArgs {
     /// A data source, as for `train --data`.
     source: String,
-    #[arg(long, default_value = "train", value_parser = parse_split)]
-    split: Split,
+    /// Describe one split only (default: every split the source has; also `SOURCE:train`).
+    #[arg(long, value_parser = parse_split)]
+    split: Option<Split>,
     #[arg(long)]
     charset: Option<String>,
     #[arg(long)]
@@ -40,24 +41,54 @@ const CELL: u32 = 64;
 
 pub fn run(args: InfoArgs) -> Result<()> {
     let labels = dataset::label_options(args.charset.as_deref(), args.skip_unknown)?;
-    let (loaded, name) = dataset::load(&args.source, args.split, &labels)?;
-    let charset = dataset::charset_of(&loaded).clone();
-    let (labels_of, images): (Vec<u32>, Box<dyn Fn(usize) -> GrayImage + '_>) = match &loaded {
-        Loaded::Raw(d) => (
-            d.samples.iter().map(|s| s.label).collect(),
-            Box::new(move |i| d.samples[i].image.clone()),
-        ),
-        Loaded::Packed(p) => (
-            (0..p.len()).map(|i| p.label(i)).collect(),
-            Box::new(|i| p.image(i)),
-        ),
+    // A source with splits is described whole, split by split, unless one is named.
+    let (source, named) = DataSource::parse(&args.source);
+    let splits = match (args.split.or(named), source.has_splits()) {
+        (Some(split), _) => vec![split],
+        (None, true) => vec![Split::Train, Split::Test],
+        (None, false) => vec![Split::Train],
+    };
+    let parts = splits
+        .iter()
+        .map(|&split| dataset::load(&args.source, split, &labels))
+        .collect::<Result<Vec<_>>>()?;
+    let charset = dataset::charset_of(&parts[0].0).clone();
+    // Every sample of every part, as (part, index in it).
+    let mut samples: Vec<(usize, usize)> = Vec::new();
+    let mut labels_of: Vec<u32> = Vec::new();
+    for (part, (loaded, _)) in parts.iter().enumerate() {
+        let part_labels = labels_in(loaded);
+        samples.extend((0..part_labels.len()).map(|i| (part, i)));
+        labels_of.extend(part_labels);
+    }
+    let image = |n: usize| {
+        let (part, i) = samples[n];
+        match &parts[part].0 {
+            Loaded::Raw(d) => d.samples[i].image.clone(),
+            Loaded::Packed(p) => p.image(i),
+        }
     };
     let mut counts = vec![0usize; charset.len()];
     for &l in &labels_of {
         counts[l as usize] += 1;
     }
+    let by_split = match parts.len() {
+        1 => String::new(),
+        _ => {
+            let each: Vec<String> = parts
+                .iter()
+                .zip(&splits)
+                .map(|((loaded, _), split)| format!("{split} {}", labels_in(loaded).len()))
+                .collect();
+            format!(" ({})", each.join(", "))
+        }
+    };
+    let name = match parts.len() {
+        1 => parts[0].1.clone(),
+        _ => args.source.clone(),
+    };
     println!(
-        "{name}: {} samples, charset {} ({} classes)",
+        "{name}: {} samples{by_split}, charset {} ({} classes)",
         labels_of.len(),
         charset.name,
         charset.len()
@@ -80,20 +111,26 @@ pub fn run(args: InfoArgs) -> Result<()> {
             .collect();
         println!("per class: {}", line.join(", "));
     }
-    match &loaded {
+    match &parts[0].0 {
         Loaded::Packed(p) => println!(
             "images: {0}×{0} prepared by recipe {1}",
             p.side(),
             serde_json::to_string(&p.meta.recipe)?
         ),
-        Loaded::Raw(d) => {
-            let (w, h): (Vec<u32>, Vec<u32>) =
-                d.samples.iter().map(|s| s.image.dimensions()).unzip();
+        Loaded::Raw(_) => {
+            let (w, h): (Vec<u32>, Vec<u32>) = parts
+                .iter()
+                .filter_map(|(loaded, _)| match loaded {
+                    Loaded::Raw(d) => Some(d.samples.iter().map(|s| s.image.dimensions())),
+                    Loaded::Packed(_) => None,
+                })
+                .flatten()
+                .unzip();
             println!("image width {}, height {}", stats(&w), stats(&h));
         }
     }
     if let Some(path) = &args.grid {
-        let (grid, rows) = grid(&charset, &labels_of, &*images, args.rows, args.cols);
+        let (grid, rows) = grid(&charset, &labels_of, &image, args.rows, args.cols);
         let list: Vec<String> = rows
             .iter()
             .enumerate()
@@ -111,6 +148,13 @@ pub fn run(args: InfoArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn labels_in(loaded: &Loaded) -> Vec<u32> {
+    match loaded {
+        Loaded::Raw(d) => d.samples.iter().map(|s| s.label).collect(),
+        Loaded::Packed(p) => (0..p.len()).map(|i| p.label(i)).collect(),
+    }
 }
 
 fn stats(v: &[u32]) -> String {

@@ -335,3 +335,28 @@ fn init_starts_from_a_bundles_weights_and_refuses_another_model() {
         "a run folder was made for a refused --init"
     );
 }
+
+#[test]
+fn data_info_describes_every_split_unless_one_is_named() {
+    let whole = inkstone(&["data", "info", "mnist"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let text = stdout(&whole);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("mnist: 10000 samples (train 8004, test 1996)"),
+        "{text}"
+    );
+    for (args, line) in [
+        (
+            &["data", "info", "mnist:test"][..],
+            "mnist:test: 1996 samples",
+        ),
+        (
+            &["data", "info", "mnist", "--split", "train"][..],
+            "mnist:train: 8004 samples",
+        ),
+    ] {
+        let out = inkstone(args);
+        assert!(stdout(&out).starts_with(line), "{args:?}: {}", stdout(&out));
+    }
+}
