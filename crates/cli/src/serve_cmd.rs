@@ -4,6 +4,7 @@
 use anyhow::{anyhow, Result};
 use clap::Args;
 use inkstone_serve::batcher::BatchConfig;
+use inkstone_serve::upload::UploadPace;
 use inkstone_serve::ServeConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -41,9 +42,16 @@ pub struct ServeArgs {
     /// Largest image, in pixels (width × height), checked before decoding.
     #[arg(long, default_value_t = 40_000_000)]
     max_pixels: u64,
-    /// Per-request time limit, in seconds (uploads included).
+    /// Time limit for running a request once its body has arrived, in seconds.
     #[arg(long, default_value_t = 10.0)]
     timeout_s: f64,
+    /// Seconds a request body's first bytes may take; after it the body must keep up
+    /// `--min-body-rate`, or the request is answered 408 (it holds no inference slot meanwhile).
+    #[arg(long, default_value_t = 2.0)]
+    body_grace_s: f64,
+    /// Bytes per second a request body must average after `--body-grace-s`.
+    #[arg(long, default_value_t = 4096)]
+    min_body_rate: u64,
     /// Time a client has to send a request's headers, in seconds; idle keep-alive connections
     /// are closed after it too.
     #[arg(long, default_value_t = 10.0)]
@@ -72,6 +80,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
     config.max_pixels = args.max_pixels;
     config.max_concurrency = args.max_concurrency.max(1);
     config.request_timeout = seconds("timeout-s", args.timeout_s)?;
+    if args.min_body_rate == 0 {
+        return Err(anyhow!("--min-body-rate 0: use 1 or more bytes per second"));
+    }
+    config.upload = UploadPace {
+        grace: seconds("body-grace-s", args.body_grace_s)?,
+        min_rate: args.min_body_rate,
+    };
     config.header_timeout =
         seconds("header-timeout-s", args.header_timeout_s)?.max(Duration::from_millis(1));
     config.max_connections = args.max_connections.max(1);

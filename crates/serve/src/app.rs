@@ -50,8 +50,8 @@ const OPENAPI: &str = include_str!("../assets/openapi.json");
 pub fn router(app: Arc<App>) -> Router {
     let config = &app.config;
     // Inference routes share one concurrency limit; what is over it is refused with 503 at once
-    // (load shedding) rather than queued, and every request has a deadline, slow uploads
-    // included, so slow clients cannot hold a slot for ever.
+    // (load shedding) rather than queued, and every request has a deadline. Bodies are read
+    // before the limit is asked (`upload`), so slow uploads hold no slot.
     let guard = ServiceBuilder::new()
         .layer(axum::error_handling::HandleErrorLayer::new(refuse))
         .load_shed()
@@ -73,6 +73,10 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route_layer(guard)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            crate::upload::read_body,
+        ))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             refuse_long_bodies,

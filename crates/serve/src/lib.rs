@@ -13,6 +13,7 @@ mod listen;
 pub mod metrics;
 pub mod registry;
 pub mod runs;
+pub mod upload;
 pub mod v1;
 pub mod v2;
 
@@ -38,8 +39,10 @@ pub struct ServeConfig {
     pub max_pixels: u64,
     /// Inference requests handled at once; more are answered 503 with Retry-After.
     pub max_concurrency: usize,
-    /// Per-request time limit, body upload included (then 503).
+    /// Time limit for running a request whose body has arrived (then 503).
     pub request_timeout: Duration,
+    /// How fast a request body must arrive before the request may run (else 408).
+    pub upload: upload::UploadPace,
     /// Time a client has to send a request line and headers; an idle keep-alive connection is
     /// closed after it too.
     pub header_timeout: Duration,
@@ -60,6 +63,7 @@ impl ServeConfig {
             max_pixels: 40_000_000,
             max_concurrency: 512,
             request_timeout: Duration::from_secs(10),
+            upload: Default::default(),
             header_timeout: Duration::from_secs(10),
             max_connections: 4096,
             batch: BatchConfig::default(),

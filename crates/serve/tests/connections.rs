@@ -191,3 +191,67 @@ fn stopping_finishes_the_request_in_flight_and_closes_idle_connections() {
         "idle closed after {idle_after:?}"
     );
 }
+
+/// A request that sent its headers, announcing a body it never sends.
+fn withheld_upload(addr: std::net::SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n\
+              Content-Length: 100000\r\n\r\n",
+        )
+        .unwrap();
+    stream
+}
+
+#[test]
+fn a_thousand_withheld_uploads_hold_no_inference_slot_and_are_answered_408() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "digits", 1, &lenet_bundle());
+    let grace = Duration::from_secs(8);
+    let server = start(dir.path(), |c| {
+        c.max_concurrency = 8;
+        c.upload.grace = grace;
+    });
+    let png = seven_png();
+    assert_eq!(
+        post(&server.url("/v1/predict"), "image/png", &png).status,
+        200
+    );
+    let opened = Instant::now();
+    let slow: Vec<TcpStream> = (0..1000).map(|_| withheld_upload(server.addr)).collect();
+    let all_open = opened.elapsed();
+
+    // 1 000 uploads are waiting on 8 slots, yet every ready request is served.
+    let mut answered = 0;
+    while opened.elapsed() < all_open + Duration::from_secs(1) {
+        let answer = post(&server.url("/v1/predict"), "image/png", &png);
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answered += 1;
+    }
+    assert!(answered > 3, "only {answered} requests answered");
+    assert!(
+        opened.elapsed() < grace,
+        "opening took {all_open:?}: the uploads were not all held while others were served"
+    );
+
+    // After the grace each withheld upload is told so and closed.
+    for mut stream in slow {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+        assert!(reply.contains("slower than"), "{reply}");
+    }
+    let all_answered = opened.elapsed();
+    assert!(
+        all_answered >= grace && all_answered < grace * 3,
+        "the withheld uploads were answered after {all_answered:?} (grace {grace:?})"
+    );
+    assert_eq!(
+        post(&server.url("/v1/predict"), "image/png", &png).status,
+        200
+    );
+}

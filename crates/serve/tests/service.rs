@@ -297,35 +297,32 @@ fn versions_come_and_go_while_serving_and_a_corrupt_bundle_leaves_the_old_one_se
 }
 
 #[test]
-fn a_full_service_refuses_with_503_and_retry_after_and_slow_clients_time_out() {
+fn a_slow_upload_holds_no_slot_and_is_answered_408_after_the_grace() {
+    // Shedding with 503 and Retry-After when the slots are full: overload.rs.
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     install(dir.path(), "digits", 1, &lenet_bundle());
     let server = start(dir.path(), |c| {
         c.max_concurrency = 1;
-        c.request_timeout = Duration::from_millis(1500);
+        c.upload.grace = Duration::from_millis(1500);
     });
-    // A client that promises a body and sends it a byte at a time holds the only slot...
+    // A client that promises a body and sends two bytes of it...
     let mut slow = std::net::TcpStream::connect(server.addr).unwrap();
     write!(slow, "POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\nab").unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    // ...so the next request is refused at once, with a hint when to retry.
-    let refused = post(&server.url("/v1/predict"), "image/png", &seven_png());
-    refused.assert_error(503, "concurrency limit");
-    assert_eq!(refused.retry_after.as_deref(), Some("1"));
-    // Health and metrics are not behind the limit.
-    assert_eq!(get(&server.url("/v2/health/live")).status, 200);
-    // The slow client is cut off at the deadline and the slot comes back.
-    std::thread::sleep(Duration::from_millis(1500));
-    let mut reply = String::new();
-    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = std::io::Read::read_to_string(&mut slow, &mut reply);
-    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
-    assert!(reply.contains("time limit"), "{reply}");
+    // ...does not hold the only slot.
     assert_eq!(
         post(&server.url("/v1/predict"), "image/png", &seven_png()).status,
         200
     );
+    assert_eq!(get(&server.url("/v2/health/live")).status, 200);
+    // After the grace it is told its body is too slow, and the connection is closed.
+    let mut reply = String::new();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = std::io::Read::read_to_string(&mut slow, &mut reply);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("slower than 4096 bytes/s"), "{reply}");
+    assert!(reply.contains("connection: close"), "{reply}");
 }
 
 #[test]
