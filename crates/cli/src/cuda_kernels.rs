@@ -85,13 +85,9 @@ impl CudaArgs {
     // Only the CUDA backend has a cache; the option is still accepted without it.
     #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     pub fn cache_dir(&self) -> Option<PathBuf> {
-        self.cuda_cache.clone().or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .map(|base| base.join("inkstone").join("cuda"))
-        })
+        self.cuda_cache
+            .clone()
+            .or_else(|| crate::cache::user_cache().map(|dir| dir.join("cuda")))
     }
 }
 

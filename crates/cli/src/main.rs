@@ -2,6 +2,7 @@
 //! A thin layer over the library crates: argument parsing, backend choice, progress output.
 
 mod bench_cmd;
+mod cache;
 mod cuda_kernels;
 mod data_cmd;
 mod data_info;

@@ -1,11 +1,13 @@
 //! `inkstone serve`: the HTTP service over a registry folder of bundles, and the live view of
 //! training runs.
 
-use anyhow::{anyhow, Result};
+use crate::device::DeviceChoice;
+use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use inkstone_serve::batcher::BatchConfig;
 use inkstone_serve::upload::UploadPace;
 use inkstone_serve::ServeConfig;
+use inkstone_train::TrainConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,8 +15,12 @@ use std::time::Duration;
 #[derive(Args)]
 pub struct ServeArgs {
     /// Registry folder: `<name>/<version>/model.inkstone`; rescanned while serving.
-    #[arg(long, required_unless_present = "runs")]
+    #[arg(long, required_unless_present_any = ["runs", "demo"], conflicts_with = "demo")]
     models: Option<PathBuf>,
+    /// Serve a demo: LeNet-5 trained on the embedded digits in seconds (kept in the cache
+    /// folder and reused next time), with the page to draw on and its training run at /runs.
+    #[arg(long, conflicts_with = "runs")]
+    demo: bool,
     /// A folder of training runs (`runs/`, a sweep's folder) to watch live at `/runs`: curves
     /// redrawn as `inkstone train` writes them. With no `--models`, the service is only that.
     #[arg(long, value_name = "DIR")]
@@ -73,8 +79,13 @@ pub fn run(args: ServeArgs) -> Result<()> {
         }
     };
     let mut config = ServeConfig::new(PathBuf::new());
-    config.models_dir = args.models;
-    config.runs_dir = args.runs;
+    (config.models_dir, config.runs_dir) = match args.demo {
+        true => {
+            let (models, run) = demo_registry()?;
+            (Some(models), Some(run))
+        }
+        false => (args.models, args.runs),
+    };
     config.default_model = args.default_model;
     config.max_body_bytes = args.max_body_bytes;
     config.max_pixels = args.max_pixels;
@@ -98,4 +109,51 @@ pub fn run(args: ServeArgs) -> Result<()> {
         ..BatchConfig::default()
     };
     inkstone_serve::run(args.addr, config).map_err(|e| anyhow!(e))
+}
+
+/// Epochs of the demo model: about 10 s on two cores, 96% on the embedded test digits.
+const DEMO_EPOCHS: usize = 3;
+
+/// The demo's registry (`digits` version 1) and its training run, under the user's cache
+/// folder: trained once, reused while its bundle loads.
+fn demo_registry() -> Result<(PathBuf, PathBuf)> {
+    let dir = crate::cache::user_cache()
+        .ok_or_else(|| anyhow!("--demo: no cache folder (set XDG_CACHE_HOME or HOME)"))?
+        .join("demo");
+    let models = dir.join("models");
+    let run = dir.join("run");
+    let bundle = models.join("digits").join("1").join("model.inkstone");
+    if inkstone_model::Bundle::load(&bundle).is_ok() && run.is_dir() {
+        eprintln!("demo: {} (trained before)", bundle.display());
+        return Ok((models, run));
+    }
+    eprintln!("demo: training LeNet-5 on the embedded digits ({DEMO_EPOCHS} epochs)");
+    if run.exists() {
+        std::fs::remove_dir_all(&run).with_context(|| run.display().to_string())?;
+    }
+    let config = TrainConfig {
+        epochs: DEMO_EPOCHS,
+        seed: 1,
+        ..TrainConfig::defaults_for("lenet5")
+    };
+    let done = crate::train_cmd::run_job(
+        &config,
+        None,
+        false,
+        &[DeviceChoice::Cpu],
+        Some(run.clone()),
+    )?;
+    let bytes =
+        std::fs::read(&done.best_bundle).with_context(|| done.best_bundle.display().to_string())?;
+    let folder = bundle.parent().expect("the bundle path has folders");
+    std::fs::create_dir_all(folder).with_context(|| folder.display().to_string())?;
+    inkstone_model::bundle::write_atomically(&bundle, &bytes)
+        .with_context(|| bundle.display().to_string())?;
+    eprintln!(
+        "demo: {:.2}% on {}; {}",
+        100.0 * done.best_top1,
+        done.test_name,
+        bundle.display()
+    );
+    Ok((models, run))
 }

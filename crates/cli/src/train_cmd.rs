@@ -332,6 +332,35 @@ pub fn run(args: TrainArgs) -> Result<()> {
         }
         None => (args.config()?, None, false),
     };
+    let started = std::time::Instant::now();
+    let done = run_job(&config, resumed, has_checkpoint, &devices, args.out.clone())?;
+    println!(
+        "best test top-1 {:.2}% on {} after {} epochs in {:.1}s; bundle: {}",
+        100.0 * done.best_top1,
+        done.test_name,
+        config.epochs,
+        started.elapsed().as_secs_f64(),
+        done.best_bundle.display()
+    );
+    Ok(())
+}
+
+/// What a finished job reports.
+pub struct JobDone {
+    pub best_top1: f64,
+    pub test_name: String,
+    pub best_bundle: PathBuf,
+}
+
+/// Runs a training job to its end: in `resumed` (a reopened run folder) or a new one at `out`
+/// (default: runs/<model>-<unix time>). The best test top-1 and the best bundle's path.
+pub fn run_job(
+    config: &TrainConfig,
+    resumed: Option<RunDir>,
+    has_checkpoint: bool,
+    devices: &[DeviceChoice],
+    out: Option<PathBuf>,
+) -> Result<JobDone> {
     let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
     let started = std::time::Instant::now();
     let side = inkstone_model::builtin::default_side(&config.model) as u32;
@@ -438,7 +467,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         spec.name,
         inkstone_model::Summary::of(&spec)?.params()
     );
-    let out = args.out.clone().unwrap_or_else(|| {
+    let out = out.unwrap_or_else(|| {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -476,13 +505,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .collect::<Result<Vec<_>>>()?;
         inkstone_train::trainer::train_on::<B>(&job, &devices, &mut run, &mut progress)?.best_top1
     });
-    println!(
-        "best test top-1 {:.2}% on {} after {} epochs in {:.1}s; bundle: {}",
-        100.0 * best,
+    Ok(JobDone {
+        best_top1: best,
         test_name,
-        config.epochs,
-        started.elapsed().as_secs_f64(),
-        run.best_bundle().display()
-    );
-    Ok(())
+        best_bundle: run.best_bundle(),
+    })
 }

@@ -30,18 +30,23 @@ struct Service {
 impl Service {
     /// Starts `inkstone serve` on a free port and waits for the line naming its address.
     fn start(models: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_inkstone"))
-            .args([
-                "serve",
-                "--models",
-                models.to_str().unwrap(),
-                "--addr",
-                "127.0.0.1:0",
-            ])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        Self::spawn(&["--models", models.to_str().unwrap()], None).0
+    }
+
+    /// `inkstone serve ARGS` on a free port, with `cache` as the user's cache folder; the
+    /// service and what it printed before it listened.
+    fn spawn(args: &[&str], cache: Option<&Path>) -> (Self, Vec<String>) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_inkstone"));
+        command
+            .arg("serve")
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"]);
+        if let Some(cache) = cache {
+            command.env("XDG_CACHE_HOME", cache);
+        }
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut before = Vec::new();
         let base = loop {
             let line = lines
                 .next()
@@ -54,10 +59,11 @@ impl Service {
             {
                 break url.trim().to_string();
             }
+            before.push(line);
         };
         // Keep draining stderr so the service never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Service { child, base }
+        (Service { child, base }, before)
     }
 
     fn url(&self, path: &str) -> String {
@@ -185,4 +191,49 @@ fn draw_in_chromium(service: &Service) {
     }
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
     eprintln!("screenshot of the page: {}", screenshot.display());
+}
+
+#[test]
+fn serve_demo_trains_once_then_reuses_its_model_and_reads_a_digit() {
+    let cache = tempfile::tempdir().unwrap();
+    let (first, said) = Service::spawn(&["--demo"], Some(cache.path()));
+    assert!(
+        said.iter().any(|l| l.contains("training LeNet-5")),
+        "{said:?}"
+    );
+    let bundle = cache
+        .path()
+        .join("inkstone/demo/models/digits/1/model.inkstone");
+    assert!(bundle.is_file(), "{said:?}");
+    let page = ureq::get(&first.url("/")).call().unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(ureq::get(&first.url("/runs")).call().unwrap().status(), 200);
+    // The first test digit of each class the demo model reads right, as predict does.
+    let test = embedded::load(Split::Test);
+    let mut right = 0;
+    for digit in 0..10u32 {
+        let sample = test.samples.iter().find(|s| s.label == digit).unwrap();
+        let png = std::fs::read(write_png(cache.path(), "digit.png", &sample.image)).unwrap();
+        let answer = post_image(&first.url("/v1/predict"), &png);
+        right += (answer["predictions"][0]["label"].as_u64() == Some(digit as u64)) as u32;
+    }
+    assert!(right >= 8, "{right} of 10 digits read");
+    drop(first);
+    let trained = std::fs::metadata(&bundle).unwrap().modified().unwrap();
+    let (second, said) = Service::spawn(&["--demo"], Some(cache.path()));
+    assert!(
+        said.iter().any(|l| l.contains("trained before")),
+        "{said:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(&bundle).unwrap().modified().unwrap(),
+        trained
+    );
+    assert_eq!(
+        ureq::get(&second.url("/v2/health/ready"))
+            .call()
+            .unwrap()
+            .status(),
+        200
+    );
 }
