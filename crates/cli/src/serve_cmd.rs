@@ -78,7 +78,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
             Err(anyhow!("--{name}: {v} is not a duration"))
         }
     };
-    let mut config = ServeConfig::new(PathBuf::new());
+    let mut config = ServeConfig::default();
     (config.models_dir, config.runs_dir) = match args.demo {
         true => {
             let (models, run) = demo_registry()?;

@@ -1,48 +1,19 @@
-//! The router: routes, the limits that guard inference, request metrics, static documents.
+//! The router: the protocols' routes merged, the limits that guard inference, request metrics,
+//! static documents.
 
 use crate::error::ApiError;
-use crate::metrics::Metrics;
-use crate::registry::{LoadedModel, Registry};
-use crate::{v1, v2, ServeConfig};
+use crate::state::App;
+use crate::{v1, v2};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{BoxError, Router};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
-
-/// Shared by every handler.
-pub struct App {
-    pub config: ServeConfig,
-    pub registry: Registry,
-    pub metrics: Metrics,
-}
-
-impl App {
-    /// A model by name and optional version, or a 404 that says what exists.
-    pub fn model(&self, name: &str, version: Option<u64>) -> Result<Arc<LoadedModel>, ApiError> {
-        let catalog = self.registry.snapshot();
-        catalog.get(name, version).ok_or_else(|| {
-            let known: Vec<&str> = catalog.models.keys().map(String::as_str).collect();
-            match (catalog.models.get(name), version) {
-                (Some(versions), Some(v)) => ApiError::not_found(format!(
-                    "model `{name}` has no version {v} (it has {:?})",
-                    versions.keys().collect::<Vec<_>>()
-                )),
-                _ => ApiError::not_found(format!("no model `{name}` (serving: {known:?})")),
-            }
-        })
-    }
-}
-
-pub fn parse_version(text: &str) -> Result<u64, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::not_found(format!("version `{text}` is not a whole number")))
-}
 
 const PAGE: &str = include_str!("../assets/index.html");
 const OPENAPI: &str = include_str!("../assets/openapi.json");
@@ -59,18 +30,8 @@ pub fn router(app: Arc<App>) -> Router {
             Arc::new(Semaphore::new(config.max_concurrency)),
         ))
         .timeout(config.request_timeout);
-    let inference = Router::new()
-        .route("/v1/predict", post(v1::predict_default))
-        .route("/v1/models/{target}", post(v1::predict_named))
-        .route(
-            "/v1/models/{name}/versions/{target}",
-            post(v1::predict_version),
-        )
-        .route("/v2/models/{name}/infer", post(v2::infer))
-        .route(
-            "/v2/models/{name}/versions/{version}/infer",
-            post(v2::infer_version),
-        )
+    let inference = v1::inference_routes()
+        .merge(v2::inference_routes())
         .route_layer(guard)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -95,20 +56,8 @@ pub fn router(app: Arc<App>) -> Router {
     router
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
-        .route("/v1/models", get(v1::list_models))
-        .route("/v2", get(v2::server_metadata))
-        .route("/v2/health/live", get(v2::live))
-        .route("/v2/health/ready", get(v2::ready))
-        .route("/v2/models/{name}", get(v2::model_metadata))
-        .route("/v2/models/{name}/ready", get(v2::model_ready))
-        .route(
-            "/v2/models/{name}/versions/{version}",
-            get(v2::version_metadata),
-        )
-        .route(
-            "/v2/models/{name}/versions/{version}/ready",
-            get(v2::version_ready),
-        )
+        .merge(v1::info_routes())
+        .merge(v2::info_routes())
         .fallback(|| async { ApiError::not_found("no such route (see /openapi.json)") })
         .layer(middleware::from_fn_with_state(app.clone(), track))
         .with_state(app)

@@ -13,13 +13,14 @@ mod listen;
 pub mod metrics;
 pub mod registry;
 pub mod runs;
+pub mod state;
 pub mod upload;
 pub mod v1;
 pub mod v2;
 
-use app::App;
 use batcher::BatchConfig;
 use registry::Registry;
+use state::App;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,10 +54,11 @@ pub struct ServeConfig {
     pub reload_interval: Duration,
 }
 
-impl ServeConfig {
-    pub fn new(models_dir: PathBuf) -> Self {
+impl Default for ServeConfig {
+    /// Nothing to serve yet (set `models_dir` or `runs_dir`); the documented limits.
+    fn default() -> Self {
         ServeConfig {
-            models_dir: Some(models_dir),
+            models_dir: None,
             runs_dir: None,
             default_model: None,
             max_body_bytes: 16 << 20,
@@ -68,6 +70,16 @@ impl ServeConfig {
             max_connections: 4096,
             batch: BatchConfig::default(),
             reload_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// The defaults, serving the registry folder `models_dir`.
+    pub fn new(models_dir: PathBuf) -> Self {
+        ServeConfig {
+            models_dir: Some(models_dir),
+            ..Default::default()
         }
     }
 }

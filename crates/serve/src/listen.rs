@@ -4,8 +4,8 @@
 //! `axum::serve` has neither bound: a client trickling header bytes (or sending none) held its
 //! connection for ever, and a flood of idle sockets could use up the process's file descriptors.
 
-use crate::app::App;
 use crate::error::RETRY_AFTER_SECONDS;
+use crate::state::App;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};

@@ -4,8 +4,8 @@
 //! rate after a short grace (as nginx's body timeout between reads) or it is answered 408 and
 //! the connection closed.
 
-use crate::app::App;
 use crate::error::ApiError;
+use crate::state::App;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};

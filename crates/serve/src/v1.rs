@@ -1,15 +1,29 @@
 //! The `/v1` REST routes: list models, and predict from an image or strokes.
 
-use crate::app::App;
 use crate::error::ApiError;
 use crate::input::Payload;
 use crate::registry::LoadedModel;
+use crate::state::{parse_version, App};
 use axum::extract::{Path, Query, Request, State};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use inkstone_model::recognizer::Candidate;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The prediction routes (behind the inference limits).
+pub fn inference_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/predict", post(predict_default))
+        .route("/v1/models/{target}", post(predict_named))
+        .route("/v1/models/{name}/versions/{target}", post(predict_version))
+}
+
+/// The model list.
+pub fn info_routes() -> Router<Arc<App>> {
+    Router::new().route("/v1/models", get(list_models))
+}
 
 #[derive(Deserialize)]
 pub struct PredictQuery {
@@ -37,7 +51,7 @@ struct Timing {
 }
 
 /// `POST /v1/predict`: the default model, newest version.
-pub async fn predict_default(
+async fn predict_default(
     State(app): State<Arc<App>>,
     Query(query): Query<PredictQuery>,
     request: Request,
@@ -51,7 +65,7 @@ pub async fn predict_default(
 }
 
 /// `POST /v1/models/{name}:predict`.
-pub async fn predict_named(
+async fn predict_named(
     State(app): State<Arc<App>>,
     Path(target): Path<String>,
     Query(query): Query<PredictQuery>,
@@ -63,13 +77,13 @@ pub async fn predict_named(
 }
 
 /// `POST /v1/models/{name}/versions/{version}:predict`.
-pub async fn predict_version(
+async fn predict_version(
     State(app): State<Arc<App>>,
     Path((name, target)): Path<(String, String)>,
     Query(query): Query<PredictQuery>,
     request: Request,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    let version = crate::app::parse_version(strip_verb(&target)?)?;
+    let version = parse_version(strip_verb(&target)?)?;
     let model = app.model(&name, Some(version))?;
     predict(&app, model, query, request).await
 }
@@ -126,7 +140,7 @@ async fn predict(
 }
 
 /// `GET /v1/models`: what is served, and what failed to load.
-pub async fn list_models(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
+async fn list_models(State(app): State<Arc<App>>) -> Json<serde_json::Value> {
     let catalog = app.registry.snapshot();
     let models: Vec<serde_json::Value> = catalog
         .models

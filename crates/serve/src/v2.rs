@@ -2,21 +2,50 @@
 //! standard clients (tritonclient, KServe's SDK) can call inkstone. The tensor is the exported
 //! ONNX graph's input, already through the recipe: `FP32 [N, C, H, W]`.
 
-use crate::app::{parse_version, App};
 use crate::error::ApiError;
 use crate::registry::LoadedModel;
+use crate::state::{parse_version, App};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use inkstone_model::recognizer::softmax;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// The inference routes (behind the inference limits).
+pub fn inference_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v2/models/{name}/infer", post(infer))
+        .route(
+            "/v2/models/{name}/versions/{version}/infer",
+            post(infer_version),
+        )
+}
+
+/// Health, server and model metadata.
+pub fn info_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v2", get(server_metadata))
+        .route("/v2/health/live", get(live))
+        .route("/v2/health/ready", get(ready))
+        .route("/v2/models/{name}", get(model_metadata))
+        .route("/v2/models/{name}/ready", get(model_ready))
+        .route(
+            "/v2/models/{name}/versions/{version}",
+            get(version_metadata),
+        )
+        .route(
+            "/v2/models/{name}/versions/{version}/ready",
+            get(version_ready),
+        )
+}
+
 /// Most inputs in one infer request.
 pub const MAX_INFER_BATCH: usize = 256;
 
-pub async fn server_metadata() -> Json<Value> {
+async fn server_metadata() -> Json<Value> {
     Json(json!({
         "name": "inkstone",
         "version": env!("CARGO_PKG_VERSION"),
@@ -24,12 +53,12 @@ pub async fn server_metadata() -> Json<Value> {
     }))
 }
 
-pub async fn live() -> Json<Value> {
+async fn live() -> Json<Value> {
     Json(json!({ "live": true }))
 }
 
 /// Ready once at least one model is loaded.
-pub async fn ready(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
+async fn ready(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
     let ready = !app.registry.snapshot().is_empty();
     let status = if ready {
         StatusCode::OK
@@ -39,21 +68,21 @@ pub async fn ready(State(app): State<Arc<App>>) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "ready": ready })))
 }
 
-pub async fn model_metadata(
+async fn model_metadata(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     metadata(&app, app.model(&name, None)?)
 }
 
-pub async fn version_metadata(
+async fn version_metadata(
     State(app): State<Arc<App>>,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     metadata(&app, app.model(&name, Some(parse_version(&version)?))?)
 }
 
-pub async fn model_ready(
+async fn model_ready(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -61,7 +90,7 @@ pub async fn model_ready(
     Ok(Json(json!({ "name": name, "ready": true })))
 }
 
-pub async fn version_ready(
+async fn version_ready(
     State(app): State<Arc<App>>,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
@@ -116,7 +145,7 @@ struct RequestedOutput {
     name: String,
 }
 
-pub async fn infer(
+async fn infer(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
     body: axum::body::Bytes,
@@ -124,7 +153,7 @@ pub async fn infer(
     run_infer(&app, app.model(&name, None)?, &body).await
 }
 
-pub async fn infer_version(
+async fn infer_version(
     State(app): State<Arc<App>>,
     Path((name, version)): Path<(String, String)>,
     body: axum::body::Bytes,
