@@ -11,6 +11,7 @@
 //! ```
 
 mod curves;
+pub mod glyph;
 mod metrics;
 pub mod render;
 

@@ -1,6 +1,7 @@
 //! The confusion heatmap, and which classes and pairs it shows when there are too many classes
 //! for a readable full matrix.
 
+use crate::plots::glyph::draw_symbol;
 use crate::plots::render::{drawable, Figure};
 use inkstone_data::Charset;
 use plotters::coord::Shift;
@@ -23,6 +24,8 @@ pub struct ConfusionFigure {
     pub labels: Vec<String>,
     /// Rows and columns follow `classes`.
     pub matrix: Vec<Vec<u32>>,
+    /// The labels are symbols to draw from the stroke library (CJK), not text.
+    pub drawn: bool,
 }
 
 impl ConfusionFigure {
@@ -42,6 +45,7 @@ impl ConfusionFigure {
             classes,
             labels,
             matrix,
+            drawn: false,
         }
     }
 
@@ -87,9 +91,10 @@ fn off_diagonal(confusion: &[Vec<u32>]) -> impl Iterator<Item = (usize, usize, u
     })
 }
 
-/// Whether plots can name classes by symbol: the plot font draws every symbol of the charset
-/// (digits, Latin letters). Otherwise they use class indices, and the HTML report lists
-/// index → symbol; one rule for the whole report keeps its pictures consistent.
+/// Whether plots can write classes' symbols as text: the plot font draws every symbol of the
+/// charset (digits, Latin letters). Otherwise the report draws them from the stroke library
+/// (`plots::glyph`) or, failing that, uses class indices and lists index → symbol in the page;
+/// one rule for the whole report keeps its pictures consistent.
 pub fn symbols_drawable(charset: &Charset) -> bool {
     charset
         .symbols
@@ -114,12 +119,14 @@ impl Figure for ConfusionFigure {
         root.fill(&WHITE)?;
         let n = self.classes.len();
         let label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => self.labels[*i].clone(),
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n && !self.drawn => {
+                self.labels[*i].clone()
+            }
             _ => String::new(),
         };
         // Truth 0 at the top, as the matrix is printed.
         let row_label = |v: &SegmentValue<usize>| match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n => {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if *i < n && !self.drawn => {
                 self.labels[n - 1 - *i].clone()
             }
             _ => String::new(),
@@ -144,6 +151,20 @@ impl Figure for ConfusionFigure {
             .x_label_formatter(&label)
             .y_label_formatter(&row_label)
             .draw()?;
+        if self.drawn {
+            // Each column's symbol under the plot, each row's left of it.
+            let size =
+                ((chart.plotting_area().dim_in_pixel().0 / n.max(1) as u32) * 4 / 5).clamp(6, 24);
+            let gap = size as i32 / 2 + 6;
+            for (i, symbol) in self.labels.iter().enumerate() {
+                let (x, bottom) =
+                    chart.backend_coord(&(SegmentValue::CenterOf(i), SegmentValue::Exact(0)));
+                draw_symbol(root, symbol, (x, bottom + gap), size, &BLACK)?;
+                let (left, y) = chart
+                    .backend_coord(&(SegmentValue::Exact(0), SegmentValue::CenterOf(n - 1 - i)));
+                draw_symbol(root, symbol, (left - gap, y), size, &BLACK)?;
+            }
+        }
         let cells: Vec<(usize, usize, u32, f64)> = self
             .matrix
             .iter()
@@ -235,5 +256,24 @@ mod tests {
         assert!(symbols_drawable(&digits));
         assert_eq!(plot_label(&digits, true, 7), "7");
         assert!(!symbols_drawable(&Charset::chinese_numerals()));
+    }
+
+    #[test]
+    fn drawn_labels_put_each_symbol_under_its_column_and_beside_its_row() {
+        // 一 (one stroke) and 十 (two): 3 strokes per axis, drawn as paths, and no text label.
+        let labels = vec!["一".to_string(), "十".to_string()];
+        let confusion = vec![vec![5, 1], vec![2, 4]];
+        let figure = ConfusionFigure {
+            drawn: true,
+            ..ConfusionFigure::new(&confusion, vec![0, 1], labels.clone())
+        };
+        // Axes and ticks are 1 px lines; a 24 px symbol's strokes are 2 px.
+        let strokes = |svg: &str| svg.matches("stroke-width=\"2\" points").count();
+        let svg = crate::plots::render::render_svg(&figure, (520, 520)).unwrap();
+        assert_eq!(strokes(&svg), 2 * 3, "{svg}");
+        let as_text = ConfusionFigure::new(&confusion, vec![0, 1], labels);
+        let svg = crate::plots::render::render_svg(&as_text, (520, 520)).unwrap();
+        assert_eq!(strokes(&svg), 0, "{svg}");
+        assert!(svg.contains("十"), "{svg}");
     }
 }

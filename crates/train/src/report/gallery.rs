@@ -2,6 +2,7 @@
 //! model's input image and "truth → guess  probability" under it.
 
 use crate::evaluate::Misrecognised;
+use crate::plots::glyph::draw_symbol;
 use crate::plots::render::{draw_over, encode_png, Figure};
 use crate::plots::PlotError;
 use inkstone_data::packed::PackedSet;
@@ -59,11 +60,13 @@ impl GalleryLayout {
     }
 }
 
-/// The gallery of `errors` as PNG bytes; `label(class)` names a class in the captions.
+/// The gallery of `errors` as PNG bytes; `label(class)` names a class in the captions, as
+/// text or, when `drawn`, as a symbol drawn from the stroke library.
 pub fn gallery_png(
     errors: &[Misrecognised],
     set: &PackedSet,
     label: &dyn Fn(usize) -> String,
+    drawn: bool,
 ) -> Result<Vec<u8>, PlotError> {
     let layout = GalleryLayout::new(errors.len(), set.side());
     let (w, h) = layout.size();
@@ -79,16 +82,16 @@ pub fn gallery_png(
     }
     let captions = Captions {
         layout,
-        texts: errors
+        drawn,
+        captions: errors
             .iter()
             .map(|e| {
                 let (guess, p) = e.top.first().copied().unwrap_or((e.truth, 0.0));
-                format!(
-                    "{}\u{2192}{} {:.0}%",
-                    label(e.truth),
-                    label(guess),
-                    100.0 * p
-                )
+                Caption {
+                    truth: label(e.truth),
+                    guess: label(guess),
+                    percent: format!("{:.0}%", 100.0 * p),
+                }
             })
             .collect(),
     };
@@ -109,9 +112,18 @@ fn blit(rgb: &mut [u8], width: u32, image: &image::GrayImage, (x0, y0): (u32, u3
     }
 }
 
+/// "truth → guess  probability" under an image.
+struct Caption {
+    truth: String,
+    guess: String,
+    percent: String,
+}
+
 struct Captions {
     layout: GalleryLayout,
-    texts: Vec<String>,
+    /// Truth and guess are symbols to draw from the stroke library, not text.
+    drawn: bool,
+    captions: Vec<Caption>,
 }
 
 impl Figure for Captions {
@@ -124,11 +136,26 @@ impl Figure for Captions {
             .color(&BLACK)
             .pos(Pos::new(HPos::Center, VPos::Center));
         let l = &self.layout;
-        for (i, text) in self.texts.iter().enumerate() {
+        for (i, caption) in self.captions.iter().enumerate() {
             let (col, row) = (i as u32 % l.columns, i as u32 / l.columns);
-            let x = col * l.cell_width + l.cell_width / 2;
-            let y = row * l.cell_height + l.shown + PAD + CAPTION / 2 + 2;
-            root.draw(&Text::new(text.as_str(), (x as i32, y as i32), &style))?;
+            let x = (col * l.cell_width + l.cell_width / 2) as i32;
+            let y = (row * l.cell_height + l.shown + PAD + CAPTION / 2 + 2) as i32;
+            let Caption {
+                truth,
+                guess,
+                percent,
+            } = caption;
+            if self.drawn {
+                // [truth] → [guess] 99%, the symbols drawn in CAPTION-high squares.
+                let glyph = CAPTION - 4;
+                draw_symbol(root, truth, (x - 30, y), glyph, &BLACK)?;
+                root.draw(&Text::new("\u{2192}", (x - 15, y), &style))?;
+                draw_symbol(root, guess, (x, y), glyph, &BLACK)?;
+                root.draw(&Text::new(percent.as_str(), (x + 26, y), &style))?;
+            } else {
+                let text = format!("{truth}\u{2192}{guess} {percent}");
+                root.draw(&Text::new(text.as_str(), (x, y), &style))?;
+            }
         }
         Ok(())
     }

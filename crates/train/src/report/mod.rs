@@ -12,6 +12,7 @@ pub mod gallery;
 mod html;
 
 use crate::evaluate::{Evaluation, Misrecognised};
+use crate::plots::glyph;
 use crate::plots::render::{render_png, write};
 use crate::plots::PlotError;
 use confusion::{
@@ -52,12 +53,19 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportSummary, Pl
         path: dir.to_path_buf(),
         source,
     })?;
-    let by_symbol = symbols_drawable(input.charset);
+    // Symbols the plot font writes (digits, letters) are text, CJK ones are drawn from the
+    // stroke library, anything else is named by index with a legend in the page.
+    let written = symbols_drawable(input.charset);
+    let drawn = !written && glyph::all_in_library(input.charset);
+    let by_symbol = written || drawn;
     let label = |c: usize| plot_label(input.charset, by_symbol, c);
     let confusion = &input.evaluation.confusion;
     let classes = heatmap_classes(confusion);
     let labels = classes.iter().map(|&c| label(c)).collect();
-    let figure = ConfusionFigure::new(confusion, classes.clone(), labels);
+    let figure = ConfusionFigure {
+        drawn,
+        ..ConfusionFigure::new(confusion, classes.clone(), labels)
+    };
     let side = figure.side();
     write(
         &dir.join("confusion.png"),
@@ -67,7 +75,7 @@ pub fn write_report(dir: &Path, input: &ReportInput) -> Result<ReportSummary, Pl
 
     let shown = most_confident(input.errors, MAX_ERRORS_SHOWN);
     if !shown.is_empty() {
-        let png = gallery::gallery_png(&shown, input.set, &label)?;
+        let png = gallery::gallery_png(&shown, input.set, &label, drawn)?;
         write(&dir.join("errors.png"), &png)?;
     } else {
         // A stale gallery from an earlier report into the same folder would be a lie.
