@@ -236,6 +236,6 @@ pub fn save_png_atomically(img: &GrayImage, path: &std::path::Path) -> Result<()
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png)
         .with_context(|| path.display().to_string())?;
-    inkstone_model::bundle::write_atomically(path, png.get_ref())
+    inkstone_data::atomic::write_atomically(path, png.get_ref())
         .with_context(|| path.display().to_string())
 }

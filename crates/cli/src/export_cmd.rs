@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_model::bundle::write_atomically;
+use inkstone_data::atomic::write_atomically;
 use inkstone_model::Bundle;
 use std::path::PathBuf;
 

@@ -147,7 +147,7 @@ fn demo_registry() -> Result<(PathBuf, PathBuf)> {
         std::fs::read(&done.best_bundle).with_context(|| done.best_bundle.display().to_string())?;
     let folder = bundle.parent().expect("the bundle path has folders");
     std::fs::create_dir_all(folder).with_context(|| folder.display().to_string())?;
-    inkstone_model::bundle::write_atomically(&bundle, &bytes)
+    inkstone_data::atomic::write_atomically(&bundle, &bytes)
         .with_context(|| bundle.display().to_string())?;
     eprintln!(
         "demo: {:.2}% on {}; {}",

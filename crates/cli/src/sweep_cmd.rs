@@ -13,7 +13,7 @@ use crate::device::DeviceChoice;
 use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_model::bundle::write_atomically;
+use inkstone_data::atomic::write_atomically;
 use inkstone_train::checkpoint;
 use inkstone_train::plots::read_metrics;
 use inkstone_train::report::compare::Comparison;

@@ -5,10 +5,11 @@
 //! A header is checked before anything is allocated for it, so a corrupt 65535×65535 header
 //! costs an error naming the file and the record's byte offset, not 4 GiB.
 
+use crate::atomic::PendingFile;
 use crate::charset::{decode_gb2312, encode_gb2312};
 use crate::DataError;
 use image::GrayImage;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -194,7 +195,7 @@ pub struct GntWriter<W: Write> {
 impl GntWriter<BufWriter<File>> {
     /// Writes to a temporary file beside `path`, renamed to `path` by `finish`.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, DataError> {
-        let (file, pending) = PendingFile::create(path.as_ref())?;
+        let (file, pending) = pending_file(path.as_ref())?;
         Ok(GntWriter {
             out: BufWriter::with_capacity(IO_BUFFER, file),
             path: path.as_ref().to_path_buf(),
@@ -264,66 +265,17 @@ impl<W: Write> GntWriter<W> {
         } = self;
         out.flush().map_err(|e| DataError::io(&path, e))?;
         if let Some(pending) = pending {
-            pending.commit()?;
+            pending.commit().map_err(|e| DataError::io(&path, e))?;
         }
         Ok(out)
     }
 }
 
-/// A temporary file beside `dest` that becomes `dest` on `commit` and is removed if dropped
-/// before that, so readers never see a half-written file.
-pub(crate) struct PendingFile {
-    temp: PathBuf,
-    dest: PathBuf,
-    committed: bool,
-}
-
-impl PendingFile {
-    pub(crate) fn create(dest: &Path) -> Result<(File, Self), DataError> {
-        let name = dest
-            .file_name()
-            .ok_or_else(|| DataError::invalid(dest, "not a file name"))?
-            .to_string_lossy();
-        let dir = dest.parent().unwrap_or(Path::new(""));
-        for n in 0.. {
-            let temp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-            match OpenOptions::new().write(true).create_new(true).open(&temp) {
-                Ok(file) => {
-                    let dest = dest.to_path_buf();
-                    return Ok((
-                        file,
-                        PendingFile {
-                            temp,
-                            dest,
-                            committed: false,
-                        },
-                    ));
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
-                Err(e) => return Err(DataError::io(&temp, e)),
-            }
-        }
-        unreachable!("the loop returns")
-    }
-
-    pub(crate) fn commit(mut self) -> Result<(), DataError> {
-        let synced = OpenOptions::new()
-            .write(true)
-            .open(&self.temp)
-            .and_then(|f| f.sync_all());
-        synced.map_err(|e| DataError::io(&self.temp, e))?;
-        std::fs::rename(&self.temp, &self.dest).map_err(|e| DataError::io(&self.dest, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PendingFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.temp);
-        }
-    }
+/// A writer's temporary file for `dest`, and a handle to write it through.
+pub(crate) fn pending_file(dest: &Path) -> Result<(File, PendingFile), DataError> {
+    let io = |e| DataError::io(dest, e);
+    let pending = PendingFile::create(dest).map_err(io)?;
+    Ok((pending.file().map_err(io)?, pending))
 }
 
 /// Fills `buf` as far as the source allows; the count is short only at end of input.

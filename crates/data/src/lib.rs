@@ -4,6 +4,7 @@
 //! classes, and [`Recipe`] turns any raw image (a scanned MNIST digit or a phone photo) into the
 //! exact model input. Nothing in this crate depends on Burn.
 
+pub mod atomic;
 pub mod augment;
 pub mod charset;
 pub mod chinese_mnist;

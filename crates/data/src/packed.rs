@@ -11,6 +11,7 @@
 //! A set prepared in memory ([`PackedSet::prepare`]) has the same shape, so training reads
 //! both through one type.
 
+use crate::atomic::PendingFile;
 use crate::{Charset, DataError, Dataset, Recipe};
 use image::GrayImage;
 use memmap2::Mmap;
@@ -303,7 +304,7 @@ pub fn shard(order: &[usize], rank: usize, world: usize) -> Vec<usize> {
 /// [`PackWriter::finish`] succeeds.
 pub struct PackWriter {
     path: PathBuf,
-    temp: tempfile::NamedTempFile,
+    pending: PendingFile,
     out: BufWriter<File>,
     side: u32,
     classes: u32,
@@ -312,15 +313,7 @@ pub struct PackWriter {
 
 impl PackWriter {
     pub fn create(path: &Path, meta: &PackedMeta) -> Result<Self, DataError> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".inkd-")
-            .tempfile_in(dir)
-            .map_err(|e| DataError::io(path, e))?;
-        let file = temp.reopen().map_err(|e| DataError::io(path, e))?;
+        let (file, pending) = crate::gnt::pending_file(path)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let side = meta.recipe.input_size;
         let json = serde_json::to_vec(meta).expect("metadata serialises");
@@ -335,7 +328,7 @@ impl PackWriter {
         out.write_all(&header).map_err(|e| DataError::io(path, e))?;
         Ok(PackWriter {
             path: path.to_path_buf(),
-            temp,
+            pending,
             out,
             side,
             classes: meta.charset.len() as u32,
@@ -379,17 +372,7 @@ impl PackWriter {
             .map_err(|e| DataError::io(&path, e.into_error()))?;
         file.seek(SeekFrom::Start(16)).map_err(io)?;
         file.write_all(&self.count.to_le_bytes()).map_err(io)?;
-        // Temporary files are private (0600); a dataset is not.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            file.set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io)?;
-        }
-        file.sync_all().map_err(io)?;
-        self.temp
-            .persist(&path)
-            .map_err(|e| DataError::io(&path, e.error))?;
+        self.pending.commit().map_err(io)?;
         Ok(self.count)
     }
 }

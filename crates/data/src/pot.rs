@@ -7,8 +7,9 @@
 //! `00 xx 00 00`. Anything else gets a `<tag …>` label (see [`pot_tag_label`]).
 //! A record is at most 65535 bytes, so reading one never needs more memory than that.
 
+use crate::atomic::PendingFile;
 use crate::charset::{decode_gb2312, encode_gb2312};
-use crate::gnt::{invalid_at, io_at, read_up_to, truncated, unknown_tag, PendingFile, IO_BUFFER};
+use crate::gnt::{invalid_at, io_at, pending_file, read_up_to, truncated, unknown_tag, IO_BUFFER};
 use crate::strokes::{render, validate, Stroke};
 use crate::synth::style::CHARACTER_PEN;
 use crate::DataError;
@@ -231,7 +232,7 @@ pub struct PotWriter<W: Write> {
 impl PotWriter<BufWriter<File>> {
     /// Writes to a temporary file beside `path`, renamed to `path` by `finish`.
     pub fn create(path: impl AsRef<Path>) -> Result<Self, DataError> {
-        let (file, pending) = PendingFile::create(path.as_ref())?;
+        let (file, pending) = pending_file(path.as_ref())?;
         Ok(PotWriter {
             out: BufWriter::with_capacity(IO_BUFFER, file),
             path: path.as_ref().to_path_buf(),
@@ -282,7 +283,7 @@ impl<W: Write> PotWriter<W> {
         } = self;
         out.flush().map_err(|e| DataError::io(&path, e))?;
         if let Some(pending) = pending {
-            pending.commit()?;
+            pending.commit().map_err(|e| DataError::io(&path, e))?;
         }
         Ok(out)
     }

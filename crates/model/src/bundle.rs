@@ -12,7 +12,6 @@ use inkstone_data::{Charset, Recipe};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Written into every bundle's metadata as `format`.
@@ -223,7 +222,7 @@ impl Bundle {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
             })?;
-        write_atomically(path, &encoded).map_err(io)
+        inkstone_data::atomic::write_atomically(path, &encoded).map_err(io)
     }
 
     /// Reads and checks a bundle.
@@ -290,36 +289,6 @@ impl Bundle {
         bundle.check()?;
         Ok(bundle)
     }
-}
-
-/// Writes `bytes` to `path` via a synced temporary file and a rename, then syncs the folder so
-/// the rename itself survives a power cut. On any error the temporary file is removed and
-/// whatever `path` held before is untouched.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Not every filesystem can sync a folder; the rename has happened either way.
-        if let Ok(folder) = std::fs::File::open(dir) {
-            let _ = folder.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 #[cfg(test)]

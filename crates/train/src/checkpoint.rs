@@ -92,7 +92,7 @@ pub fn save<B: AutodiffBackend>(
     bytes.extend_from_slice(&(model.len() as u64).to_le_bytes());
     bytes.extend_from_slice(&model);
     bytes.extend_from_slice(&state);
-    inkstone_model::bundle::write_atomically(&path, &bytes)
+    inkstone_data::atomic::write_atomically(&path, &bytes)
         .map_err(|source| CheckpointError::Io { path, source })
 }
 

@@ -27,7 +27,7 @@ impl RunDir {
         }
         let text = serde_json::to_string_pretty(config).expect("config serialises");
         let config_path = path.join("config.json");
-        inkstone_model::bundle::write_atomically(&config_path, text.as_bytes())
+        inkstone_data::atomic::write_atomically(&config_path, text.as_bytes())
             .map_err(naming(&config_path))?;
         let metrics_path = path.join("metrics.jsonl");
         let metrics = OpenOptions::new()

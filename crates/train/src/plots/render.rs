@@ -92,7 +92,7 @@ pub fn encode_png(w: u32, h: u32, rgb: Vec<u8>) -> Result<Vec<u8>, PlotError> {
 
 /// Writes a file of a plot or report atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), PlotError> {
-    inkstone_model::bundle::write_atomically(path, bytes).map_err(|source| PlotError::Io {
+    inkstone_data::atomic::write_atomically(path, bytes).map_err(|source| PlotError::Io {
         path: path.to_path_buf(),
         source,
     })
