@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use clap::Args;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
-use inkstone_data::mnist::Split;
 use inkstone_data::source::{DataSource, Loaded};
 use inkstone_data::synth::StrokeLibrary;
+use inkstone_data::Split;
 use inkstone_data::{strokes, Charset};
 use std::path::PathBuf;
 

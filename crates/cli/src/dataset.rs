@@ -2,11 +2,11 @@
 
 use anyhow::{bail, Context, Result};
 use inkstone_data::charset::UnknownLabels;
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::source::{DataSource, LabelOptions, Loaded};
 use inkstone_data::synth::set::SynthConfig;
 use inkstone_data::synth::{font, SynthSet, Synthesizer};
+use inkstone_data::Split;
 use inkstone_data::{Charset, Recipe};
 use std::path::{Path, PathBuf};
 

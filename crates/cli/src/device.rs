@@ -1,5 +1,6 @@
 //! `--device cpu|cuda[:N]`: which Burn backend runs, chosen at run time among those built in.
-//! Commands are generic over the backend; `dispatch!` instantiates them for the one asked for.
+//! Commands are generic over the backend; `with_backend!` and `with_train_backend!`
+//! instantiate them for the one asked for.
 
 use anyhow::{bail, Result};
 use std::str::FromStr;

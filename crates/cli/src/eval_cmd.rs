@@ -5,7 +5,7 @@ use crate::device::DeviceChoice;
 use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_data::mnist::Split;
+use inkstone_data::Split;
 use inkstone_model::Bundle;
 use inkstone_train::evaluate::{evaluate_with_errors, EvaluationReport};
 use inkstone_train::report::{write_report, ReportInput};

@@ -5,9 +5,9 @@
 mod common;
 use common::*;
 use inkstone_data::embedded;
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::Recipe;
+use inkstone_data::Split;
 use inkstone_train::report::gallery::GalleryLayout;
 use inkstone_train::report::MAX_ERRORS_SHOWN;
 

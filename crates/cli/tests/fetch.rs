@@ -137,11 +137,9 @@ fn downloads_verifies_resumes_and_falls_back_to_the_next_mirror() {
         "{}",
         stderr(&again)
     );
-    assert!(inkstone_data::mnist::load_dir(
-        Path::new(&eval_dir),
-        inkstone_data::mnist::Split::Test
-    )
-    .is_ok());
+    assert!(
+        inkstone_data::mnist::load_dir(Path::new(&eval_dir), inkstone_data::Split::Test).is_ok()
+    );
 }
 
 #[test]

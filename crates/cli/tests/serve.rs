@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use inkstone_data::embedded;
-use inkstone_data::mnist::Split;
+use inkstone_data::Split;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

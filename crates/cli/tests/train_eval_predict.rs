@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use inkstone_data::embedded;
-use inkstone_data::mnist::Split;
+use inkstone_data::Split;
 use inkstone_model::Bundle;
 use std::sync::OnceLock;
 

@@ -7,7 +7,7 @@
 
 use crate::charset::UnknownLabels;
 use crate::image_folder::{load_files, LabelledFile};
-use crate::mnist::Split;
+use crate::sample::Split;
 use crate::{Charset, DataError, Dataset};
 use std::path::Path;
 

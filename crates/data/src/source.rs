@@ -8,9 +8,10 @@
 use crate::charset::UnknownLabels;
 use crate::gnt::GntReader;
 use crate::image_folder::{self, LabelledFile};
-use crate::mnist::{self, Split};
+use crate::mnist;
 use crate::packed::PackedSet;
 use crate::pot::PotReader;
+use crate::sample::Split;
 use crate::{chinese_mnist, embedded, Charset, DataError, Dataset, Sample};
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,9 @@
 //! (skipped, with a message, where that folder is absent).
 
 use inkstone_data::chinese_mnist::{self, is_test_writer};
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::{PackWriter, PackedSet};
 use inkstone_data::Recipe;
+use inkstone_data::Split;
 use std::collections::HashSet;
 use std::path::PathBuf;
 

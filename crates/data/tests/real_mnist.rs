@@ -2,7 +2,8 @@
 //! where that folder is absent).
 
 use inkstone_data::fetch::{content_md5, MNIST_FILES};
-use inkstone_data::mnist::{load_dir, Split};
+use inkstone_data::mnist::load_dir;
+use inkstone_data::Split;
 use std::path::PathBuf;
 
 fn shared_mnist() -> Option<PathBuf> {

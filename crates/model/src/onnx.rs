@@ -42,7 +42,6 @@ pub fn export(bundle: &Bundle) -> Result<Vec<u8>, String> {
     // Rename the last node's output to the public name.
     let last = g.nodes.last_mut().ok_or("the spec has no layers")?;
     last.output = vec![OUTPUT_NAME.to_string()];
-    let _ = x;
     let [c, h, w] = bundle.spec.input;
     let json = |v: serde_json::Result<String>| v.expect("bundle parts serialise to JSON");
     let model = ModelProto {

@@ -1,5 +1,5 @@
 //! `ModelSpec`: the network as data. One enum of layer kinds; building, summarising and
-//! (later) exporting each match on it once. Users may write their own as JSON, the way the
+//! exporting each match on it. Users may write their own as JSON, the way the
 //! seeds' Caffe users wrote a prototxt.
 
 use serde::{Deserialize, Serialize};

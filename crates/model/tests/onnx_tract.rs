@@ -100,7 +100,7 @@ fn builtins_match_burn_in_tract_on_random_inputs() {
 fn real_digits_give_the_same_logits() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(4);
     let bundle = random_bundle("lenet5", 10, 28, &mut rng);
-    let test = inkstone_data::embedded::load(inkstone_data::mnist::Split::Test);
+    let test = inkstone_data::embedded::load(inkstone_data::Split::Test);
     let mut input = Vec::new();
     for s in test.samples.iter().take(8) {
         bundle

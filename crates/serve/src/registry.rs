@@ -100,10 +100,6 @@ impl Registry {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The catalog as of now.
     pub fn snapshot(&self) -> Arc<Catalog> {
         self.current.read().expect("catalog lock").clone()

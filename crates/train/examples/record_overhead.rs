@@ -6,8 +6,8 @@
 //! `cargo run --release -p inkstone-train --example record_overhead`
 
 use burn::backend::{Autodiff, Flex};
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
+use inkstone_data::Split;
 use inkstone_data::{embedded, Recipe};
 use inkstone_train::plots::{write_training_plots, LrCurve};
 use inkstone_train::trainer::TrainJob;

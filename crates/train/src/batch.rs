@@ -187,8 +187,8 @@ impl Iterator for Loader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use inkstone_data::mnist::Split;
     use inkstone_data::packed::PackedSet;
+    use inkstone_data::Split;
 
     #[test]
     fn loader_threads_deliver_the_batches_in_order_whatever_the_worker_count() {

@@ -3,8 +3,8 @@
 //! Also the eval report's pictures for many classes, which the CLI test (10 digits) misses.
 
 use burn::backend::{Autodiff, Flex};
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
+use inkstone_data::Split;
 use inkstone_data::{embedded, Charset, Recipe};
 use inkstone_model::builtin::builtin;
 use inkstone_train::evaluate::{Evaluation, Misrecognised};

@@ -2,8 +2,8 @@
 //! backend; another seed gives other weights. Also checks that training learns at all.
 
 use burn::backend::{Autodiff, Flex};
-use inkstone_data::mnist::Split;
 use inkstone_data::packed::PackedSet;
+use inkstone_data::Split;
 use inkstone_data::{embedded, Recipe};
 use inkstone_model::builtin::builtin;
 use inkstone_model::WeightMap;
