@@ -260,7 +260,7 @@ fn run_train(
     device: DeviceChoice,
 ) -> Result<()> {
     let side = input.unwrap_or_else(|| inkstone_model::builtin::default_side(&model));
-    let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
+    let spec = inkstone_model::builtin::resolve(&model, classes, side)?;
     let started = Instant::now();
     let (first_step, per_step) = crate::with_train_backend!(device, |B, device| {
         bench_train::<B>(&spec, &shape, &device)

@@ -46,7 +46,7 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             json,
         } => {
             let side = input.unwrap_or_else(|| default_side(&model));
-            let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
+            let spec = inkstone_model::builtin::resolve(&model, classes, side)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&spec)?);
             } else {
@@ -61,7 +61,7 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             out,
         } => {
             let side = input.unwrap_or_else(|| default_side(&model));
-            let spec = crate::train_cmd::resolve_spec(&model, classes, side)?;
+            let spec = inkstone_model::builtin::resolve(&model, classes, side)?;
             let charset = if classes == 10 {
                 Charset::digits()
             } else {

@@ -260,21 +260,6 @@ impl TrainSet {
     }
 }
 
-/// A built-in model name or a spec file, for `classes` classes on `side`² input.
-pub fn resolve_spec(model: &str, classes: usize, side: usize) -> Result<ModelSpec> {
-    if let Some(spec) = inkstone_model::builtin::builtin(model, classes, side) {
-        return Ok(spec);
-    }
-    let path = Path::new(model);
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "{model}: not a built-in model ({}) and not a readable spec file",
-            inkstone_model::builtin::BUILTIN_NAMES.join(", ")
-        )
-    })?;
-    ModelSpec::from_json(&text).with_context(|| path.display().to_string())
-}
-
 /// A model whose pooling cannot take the input side is refused with the smallest side it can.
 fn check_input_side(spec: &ModelSpec, model: &str, side: usize) -> Result<()> {
     let Err(why) = spec.shapes() else {
@@ -441,7 +426,8 @@ pub fn run_job(
         }
         None => None,
     };
-    let spec = resolve_spec(&config.model, charset.len(), recipe.input_size as usize)?;
+    let spec =
+        inkstone_model::builtin::resolve(&config.model, charset.len(), recipe.input_size as usize)?;
     check_input_side(&spec, &config.model, recipe.input_size as usize)?;
     if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
         || spec.classes != charset.len()

@@ -1,7 +1,7 @@
 //! The built-in networks: classic LeNet-5, a stronger digit CNN, and ResNet-18 for 1-channel
 //! input (the HCCR seed's network).
 
-use crate::spec::{Layer, ModelSpec};
+use crate::spec::{Layer, ModelSpec, SpecError};
 
 /// Names accepted by [`builtin`].
 pub const BUILTIN_NAMES: &[&str] = &["lenet5", "digitcnn", "charcnn", "resnet18"];
@@ -20,6 +20,29 @@ pub fn builtin(name: &str, classes: usize, side: usize) -> Option<ModelSpec> {
         input: [1, side, side],
         classes,
         layers,
+    })
+}
+
+/// A built-in name or a spec JSON file, for `classes` classes on `side`² input (a file's own
+/// input and classes are kept: the caller checks them against the data).
+pub fn resolve(model: &str, classes: usize, side: usize) -> Result<ModelSpec, SpecError> {
+    if let Some(spec) = builtin(model, classes, side) {
+        return Ok(spec);
+    }
+    let text = std::fs::read_to_string(model).map_err(|e| SpecError::Model {
+        model: model.to_string(),
+        detail: format!(
+            "not a built-in model ({}) and not a readable spec file: {e}",
+            BUILTIN_NAMES.join(", ")
+        ),
+    })?;
+    // A file's parse errors name the file.
+    ModelSpec::from_json(&text).map_err(|e| match e {
+        SpecError::Model { detail, .. } => SpecError::Model {
+            model: model.to_string(),
+            detail,
+        },
+        layer => layer,
     })
 }
 
