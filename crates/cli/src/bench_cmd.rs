@@ -3,7 +3,7 @@
 //! `inkstone bench predict`: single-image latency of the path `predict` and `serve` use.
 
 use crate::device::DeviceChoice;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Distribution, Int, Tensor};
@@ -187,8 +187,8 @@ fn run_loader(
 }
 
 fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) -> Result<()> {
-    let recognizer = Recognizer::new(Bundle::load(bundle)?)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", bundle.display()))?;
+    let recognizer =
+        Recognizer::new(Bundle::load(bundle)?).with_context(|| bundle.display().to_string())?;
     let bytes = std::fs::read(image)?;
     let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..iters.max(1) + 10 {

@@ -19,7 +19,7 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs) -> Result<()> {
     let bundle = Bundle::load(&args.bundle)?;
     let bytes = inkstone_model::onnx::export(&bundle)
-        .map_err(|e| anyhow::anyhow!("{}: cannot export: {e}", args.bundle.display()))?;
+        .with_context(|| format!("{}: cannot export", args.bundle.display()))?;
     write_atomically(&args.output, &bytes).with_context(|| args.output.display().to_string())?;
     println!(
         "{}: {} ({} classes, {} bytes)",

@@ -1,7 +1,7 @@
 //! `inkstone predict`: image files → top-k classes, through the bundle's own recipe and the
 //! same recognizer the service uses.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::image_file::load_gray;
 use inkstone_model::recognizer::{Candidate, Recognizer};
@@ -37,7 +37,7 @@ struct Prediction {
 
 pub fn run(args: PredictArgs) -> Result<()> {
     let recognizer = Recognizer::new(Bundle::load(&args.bundle)?)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.bundle.display()))?;
+        .with_context(|| args.bundle.display().to_string())?;
     if let Some(dir) = &args.save_inputs {
         std::fs::create_dir_all(dir)?;
     }

@@ -4,6 +4,7 @@
 
 pub mod builtin;
 pub mod bundle;
+pub mod error;
 pub mod network;
 pub mod onnx;
 pub mod precision;
@@ -13,6 +14,7 @@ pub mod summary;
 pub mod weights;
 
 pub use bundle::{Bundle, BundleError, Provenance};
+pub use error::ModelError;
 pub use network::Network;
 pub use precision::Precision;
 pub use spec::{Layer, ModelSpec, Shape, SpecError};

@@ -228,6 +228,9 @@ mod tests {
             .unwrap()
             .with_weights(broken)
             .unwrap_err();
-        assert_eq!(err, "tensor `layers.0.weight` is missing");
+        assert_eq!(
+            err.to_string(),
+            "weights do not match the spec: tensor `layers.0.weight` is missing"
+        );
     }
 }

@@ -5,6 +5,8 @@
 //! shipped by `tract-onnx`; nothing is serialised by hand.
 
 use crate::bundle::Bundle;
+use crate::error::ModelError;
+use crate::spec::SpecError;
 use crate::spec::{Layer, Shape};
 use crate::weights::WeightMap;
 use prost::Message;
@@ -22,25 +24,30 @@ pub const OUTPUT_NAME: &str = "logits";
 const BATCH_NORM_EPSILON: f32 = 1e-5;
 
 /// The bundle as an ONNX model, encoded.
-pub fn export(bundle: &Bundle) -> Result<Vec<u8>, String> {
+pub fn export(bundle: &Bundle) -> Result<Vec<u8>, ModelError> {
     let mut g = GraphBuilder {
         weights: bundle.weights.clone(),
         nodes: Vec::new(),
         initializers: Vec::new(),
     };
     let mut x = INPUT_NAME.to_string();
-    let shapes = bundle.spec.shapes().map_err(|e| e.to_string())?;
+    let shapes = bundle.spec.shapes()?;
     let inputs = std::iter::once(bundle.spec.input_shape()).chain(shapes.iter().copied());
     for (i, (layer, input)) in bundle.spec.layers.iter().zip(inputs).enumerate() {
-        x = g.layer(&format!("layers.{i}"), layer, input, x)?;
+        x = g
+            .layer(&format!("layers.{i}"), layer, input, x)
+            .map_err(ModelError::Weights)?;
     }
     if let Some(extra) = g.weights.keys().next() {
-        return Err(format!(
+        return Err(ModelError::Weights(format!(
             "tensor `{extra}` is not used by any layer of the spec"
-        ));
+        )));
     }
     // Rename the last node's output to the public name.
-    let last = g.nodes.last_mut().ok_or("the spec has no layers")?;
+    let last = g.nodes.last_mut().ok_or_else(|| SpecError::Model {
+        model: bundle.spec.name.clone(),
+        detail: "the spec has no layers".into(),
+    })?;
     last.output = vec![OUTPUT_NAME.to_string()];
     let [c, h, w] = bundle.spec.input;
     let json = |v: serde_json::Result<String>| v.expect("bundle parts serialise to JSON");

@@ -3,6 +3,7 @@
 //! (see the deploy issue's figures); `tests/onnx_tract.rs` holds its outputs to Burn's.
 
 use crate::bundle::Bundle;
+use crate::error::ModelError;
 use image::GrayImage;
 use serde::Serialize;
 use std::sync::Arc;
@@ -29,7 +30,7 @@ pub struct Recognizer {
 
 impl Recognizer {
     /// Exports the bundle's network and compiles it for inference.
-    pub fn new(bundle: Bundle) -> Result<Self, String> {
+    pub fn new(bundle: Bundle) -> Result<Self, ModelError> {
         let bytes = crate::onnx::export(&bundle)?;
         let [c, h, w] = bundle.spec.input;
         let plan = tract_onnx::onnx()
@@ -37,7 +38,7 @@ impl Recognizer {
             .and_then(|m| m.with_input_fact(0, f32::fact([1, c, h, w]).into()))
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
-            .map_err(|e| format!("cannot compile the network for inference: {e}"))?;
+            .map_err(|e| ModelError::Compile(e.to_string()))?;
         Ok(Recognizer { bundle, plan })
     }
 
@@ -55,25 +56,25 @@ impl Recognizer {
     }
 
     /// Logits for `n` inputs laid end to end (`n·C·H·W` values), `n·classes` values back.
-    pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, String> {
+    pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
         if inputs.len() != n * c * h * w {
-            return Err(format!(
+            return Err(ModelError::Inference(format!(
                 "{} values do not make {n} inputs of shape [{c}, {h}, {w}]",
                 inputs.len()
-            ));
+            )));
         }
         let mut logits = Vec::with_capacity(n * self.bundle.charset.len());
         for one in inputs.chunks_exact(c * h * w) {
             let x = tract_ndarray::Array4::from_shape_vec((1, c, h, w), one.to_vec())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ModelError::Inference(e.to_string()))?;
             let out = self
                 .plan
                 .run(tvec!(Tensor::from(x).into()))
-                .map_err(|e| format!("inference failed: {e}"))?;
+                .map_err(|e| ModelError::Inference(e.to_string()))?;
             let row = out[0]
                 .to_plain_array_view::<f32>()
-                .map_err(|e| format!("unexpected output: {e}"))?;
+                .map_err(|e| ModelError::Inference(format!("unexpected output: {e}")))?;
             logits.extend(row.iter().copied());
         }
         Ok(logits)
@@ -85,7 +86,7 @@ impl Recognizer {
         inputs: Vec<f32>,
         n: usize,
         k: usize,
-    ) -> Result<Vec<Vec<Candidate>>, String> {
+    ) -> Result<Vec<Vec<Candidate>>, ModelError> {
         let logits = self.logits(inputs, n)?;
         let classes = logits.len() / n.max(1);
         Ok(logits

@@ -2,6 +2,7 @@
 //! (`layers.3.weight`, linear weights `[out, in]`), so a bundle's safetensors read naturally
 //! in other tools and map one-to-one onto ONNX initialisers.
 
+use crate::error::ModelError;
 use crate::network::{BasicBlock, LayerModule, Network};
 use burn::module::{Param, RunningState};
 use burn::nn::conv::Conv2d;
@@ -174,7 +175,7 @@ impl<B: Backend> Network<B> {
 
     /// Replaces every weight with the one of the same name in `map`. Fails, naming the tensor,
     /// if one is missing, has the wrong shape, or `map` holds a tensor this network lacks.
-    pub fn with_weights(self, mut map: WeightMap) -> Result<Self, String> {
+    pub fn with_weights(self, mut map: WeightMap) -> Result<Self, ModelError> {
         let layers = self
             .layers
             .into_iter()
@@ -189,9 +190,12 @@ impl<B: Backend> Network<B> {
                     other => other,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(ModelError::Weights)?;
         if let Some(extra) = map.keys().next() {
-            return Err(format!("tensor `{extra}` does not belong to this spec"));
+            return Err(ModelError::Weights(format!(
+                "tensor `{extra}` does not belong to this spec"
+            )));
         }
         Ok(Network { layers })
     }

@@ -161,7 +161,8 @@ fn run_batches(
                     }));
                 }
             }
-            Err(message) => {
+            Err(error) => {
+                let message = error.to_string();
                 for job in batch {
                     let _ = job.reply.send(Err(BatchError::Failed(message.clone())));
                 }

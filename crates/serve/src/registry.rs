@@ -176,7 +176,7 @@ impl Registry {
         stamp: Stamp,
     ) -> Result<LoadedModel, String> {
         let bundle = Bundle::load(path).map_err(|e| e.to_string())?;
-        let recognizer = Arc::new(Recognizer::new(bundle)?);
+        let recognizer = Arc::new(Recognizer::new(bundle).map_err(|e| e.to_string())?);
         let batcher = Batcher::start(
             recognizer.clone(),
             &self.batch,
