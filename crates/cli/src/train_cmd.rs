@@ -471,10 +471,10 @@ pub fn run_job(
     };
     let mut run = match resumed {
         Some(run) => run,
-        None => RunDir::create(&out, &config)?,
+        None => RunDir::create(&out, config)?,
     };
     let job = TrainJob {
-        config: &config,
+        config,
         spec: &spec,
         recipe: &recipe,
         charset: &charset,

@@ -241,7 +241,8 @@ mod tests {
         for model in ["lenet5", "digitcnn", "charcnn", "resnet18"] {
             assert_eq!(TrainConfig::defaults_for(model).validate(), Ok(()));
         }
-        let bad: [(&str, fn(&mut TrainConfig)); 9] = [
+        type Spoil = fn(&mut TrainConfig);
+        let bad: [(&str, Spoil); 9] = [
             ("batch_size", |c| c.batch_size = 0),
             ("epochs", |c| c.epochs = 0),
             ("lr.max", |c| c.lr.max = 0.0),

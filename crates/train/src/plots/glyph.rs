@@ -37,7 +37,7 @@ pub fn draw_symbol<DB: DrawingBackend>(
         }
     }
     let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]);
-    if !(extent > 0.0) {
+    if extent.is_nan() || extent <= 0.0 {
         return Ok(());
     }
     let scale = size as f32 / extent;
