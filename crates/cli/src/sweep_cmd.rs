@@ -192,7 +192,7 @@ fn run_one(exe: &Path, planned: &PlannedRun, out: &Path, device: &DeviceChoice) 
     command.arg("train");
     if dir.join("config.json").exists() {
         match checkpoint::peek(&dir) {
-            Ok(Some(at)) if at.epoch > planned.config.epochs => return Outcome::DoneEarlier,
+            Ok(Some(at)) if at.finished(planned.config.epochs) => return Outcome::DoneEarlier,
             Ok(_) => {}
             Err(e) => return failed(e.to_string()),
         }

@@ -293,12 +293,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             let (run, config) = RunDir::resume(dir)?;
             let checkpoint = inkstone_train::checkpoint::peek(dir)?;
             if let Some(at) = &checkpoint {
-                if at.epoch > config.epochs {
-                    println!(
-                        "{}: already trained all {} epochs; nothing to resume",
-                        dir.display(),
-                        config.epochs
-                    );
+                if at.finished(config.epochs) {
+                    // Not a failure: the run is complete.
+                    let done = inkstone_train::TrainError::Finished(config.epochs);
+                    println!("{}: {done}", dir.display());
                     return Ok(());
                 }
                 eprintln!(

@@ -42,6 +42,13 @@ pub struct Position {
     pub loss_scaler: Option<crate::loss_scale::LossScaler>,
 }
 
+impl Position {
+    /// Whether a run of `epochs` epochs has nothing left to train from here.
+    pub fn finished(&self, epochs: usize) -> bool {
+        self.epoch > epochs
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     #[error("{path}: {source}")]

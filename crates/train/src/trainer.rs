@@ -154,7 +154,7 @@ pub fn train_on<B: AutodiffBackend>(
             }
             Some(r) => (r.network, r.optimizer, r.position),
         };
-    if position.epoch > config.epochs {
+    if position.finished(config.epochs) {
         return Err(TrainError::Finished(config.epochs));
     }
     let loss_fn = CrossEntropyLossConfig::new()
