@@ -101,11 +101,18 @@ impl DeviceOf for CudaTrainBackend {
 
 /// Starts CUDA device `index` with one tiny round trip, so that a missing driver, a missing
 /// NVRTC (which compiles the kernels) or a device that does not exist is one clear error here
-/// instead of a panic deep inside the backend in the middle of a command.
+/// instead of a panic deep inside the backend in the middle of a command. Each device is
+/// probed once per process; later calls (the command's checks, the backend choice, the device
+/// list) get it at once.
 #[cfg(feature = "cuda")]
 pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
     use burn::tensor::Tensor;
+    static STARTED: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
     let device = burn::backend::cuda::CudaDevice::new(index);
+    let mut probed = STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    if probed.contains(&index) {
+        return Ok(device);
+    }
     // The backend reports these failures by panicking, in its device thread as often as in
     // ours (ours then only sees a closed channel): every panic message of the probe is kept,
     // the default hook (and its backtrace) silenced meanwhile, and the messages turned into
@@ -130,7 +137,10 @@ pub fn start_cuda(index: usize) -> Result<burn::backend::cuda::CudaDevice> {
     });
     std::panic::set_hook(hook);
     match started {
-        Ok(8.0) => Ok(device),
+        Ok(8.0) => {
+            probed.push(index);
+            Ok(device)
+        }
         Ok(sum) => bail!("cuda:{index}: a test computation gave {sum} instead of 8"),
         Err(_) => {
             let messages = messages
