@@ -193,7 +193,7 @@ fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) 
     let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..iters.max(1) + 10 {
         let t0 = Instant::now();
-        let gray = decode_gray(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", image.display()))?;
+        let gray = decode_gray(&bytes).with_context(|| image.display().to_string())?;
         let t1 = Instant::now();
         let input = recognizer.input_for(&gray);
         let t2 = Instant::now();

@@ -14,6 +14,22 @@ pub const MAX_ALLOC: u64 = 512 << 20;
 /// Largest accepted encoded file.
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// Why image bytes were refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImageError {
+    #[error("empty file")]
+    Empty,
+    #[error("unknown image format (expected PNG, JPEG, BMP, GIF, WebP or TIFF)")]
+    UnknownFormat,
+    #[error("{width}×{height} pixels: a side is over the limit of {MAX_SIDE}")]
+    SideTooLong { width: u32, height: u32 },
+    #[error("{width}×{height} pixels is over the limit of {limit} pixels")]
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    /// The decoder's own complaint (a truncated or corrupt file, a decoder limit).
+    #[error("{0}")]
+    Decode(String),
+}
+
 /// Reads and decodes an image file to 8-bit gray.
 pub fn load_gray(path: &Path) -> Result<GrayImage, DataError> {
     let meta = std::fs::metadata(path).map_err(|e| DataError::io(path, e))?;
@@ -28,53 +44,58 @@ pub fn load_gray(path: &Path) -> Result<GrayImage, DataError> {
         });
     }
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    decode_gray(&bytes).map_err(|detail| DataError::Image {
+    decode_gray(&bytes).map_err(|e| DataError::Image {
         path: path.to_path_buf(),
-        detail,
+        detail: e.to_string(),
     })
 }
 
 /// Decodes encoded image bytes to 8-bit gray under the limits above.
-pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, String> {
+pub fn decode_gray(bytes: &[u8]) -> Result<GrayImage, ImageError> {
     decode_gray_within(bytes, MAX_SIDE as u64 * MAX_SIDE as u64)
 }
 
 /// As [`decode_gray`], refusing images of more than `max_pixels` pixels before decoding them
 /// (a service takes a tighter bound than a local command).
-pub fn decode_gray_within(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, String> {
+pub fn decode_gray_within(bytes: &[u8], max_pixels: u64) -> Result<GrayImage, ImageError> {
     if bytes.is_empty() {
-        return Err("empty file".into());
+        return Err(ImageError::Empty);
     }
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| e.to_string())?;
+        .map_err(decode)?;
     if reader.format().is_none() {
-        return Err("unknown image format (expected PNG, JPEG, BMP, GIF, WebP or TIFF)".into());
+        return Err(ImageError::UnknownFormat);
     }
     // The header alone first, so that the refusal can name the size it refuses.
     let (w, h) = ImageReader::with_format(Cursor::new(bytes), reader.format().expect("guessed"))
         .into_dimensions()
-        .map_err(|e| e.to_string())?;
+        .map_err(decode)?;
+    let (width, height) = (w, h);
     if w.max(h) > MAX_SIDE {
-        return Err(format!(
-            "{w}×{h} pixels: a side is over the limit of {MAX_SIDE}"
-        ));
+        return Err(ImageError::SideTooLong { width, height });
     }
     if w as u64 * h as u64 > max_pixels {
-        return Err(format!(
-            "{w}×{h} pixels is over the limit of {max_pixels} pixels"
-        ));
+        return Err(ImageError::TooManyPixels {
+            width,
+            height,
+            limit: max_pixels,
+        });
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    let mut decoder = reader.into_decoder().map_err(decode)?;
+    let orientation = decoder.orientation().map_err(decode)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(decode)?;
     image.apply_orientation(orientation);
     Ok(to_gray_on_white(&image))
+}
+
+fn decode(e: impl std::fmt::Display) -> ImageError {
+    ImageError::Decode(e.to_string())
 }
 
 /// Gray of the image as seen on white paper: transparent pixels become white, not black.
@@ -126,10 +147,11 @@ mod tests {
 
     #[test]
     fn garbage_empty_and_truncated_inputs_are_errors() {
-        assert!(decode_gray(b"").unwrap_err().contains("empty"));
-        assert!(decode_gray(b"hello, not an image")
-            .unwrap_err()
-            .contains("unknown image format"));
+        assert_eq!(decode_gray(b"").unwrap_err(), ImageError::Empty);
+        assert_eq!(
+            decode_gray(b"hello, not an image").unwrap_err(),
+            ImageError::UnknownFormat
+        );
         let png = encode(
             GrayImage::from_pixel(8, 8, Luma([9])).into(),
             ImageFormat::Png,
@@ -148,6 +170,13 @@ mod tests {
         crc.update(&png[12..29]); // chunk type + IHDR data
         png[29..33].copy_from_slice(&crc.sum().to_be_bytes());
         let err = decode_gray(&png).unwrap_err();
-        assert!(err.to_lowercase().contains("limit"), "{err}");
+        assert_eq!(
+            err,
+            ImageError::SideTooLong {
+                width: 20000,
+                height: 20000
+            }
+        );
+        assert!(err.to_string().contains("limit"), "{err}");
     }
 }
