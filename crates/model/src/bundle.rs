@@ -55,16 +55,9 @@ pub enum BundleError {
     Format { path: PathBuf, detail: String },
     #[error("{path}: bundle is inconsistent: {detail}")]
     Mismatch { path: PathBuf, detail: String },
-}
-
-impl BundleError {
-    /// A spec that does not describe a valid network.
-    pub fn from_spec(e: crate::SpecError) -> Self {
-        BundleError::Mismatch {
-            path: PathBuf::new(),
-            detail: e.to_string(),
-        }
-    }
+    /// A spec that does not describe a valid network (before any file is involved).
+    #[error(transparent)]
+    Spec(#[from] crate::SpecError),
 }
 
 impl Bundle {
@@ -98,8 +91,7 @@ impl Bundle {
         recipe: Recipe,
         charset: Charset,
     ) -> Result<Self, BundleError> {
-        let network = Network::<burn::backend::Flex>::new(&spec, &Default::default())
-            .map_err(BundleError::from_spec)?;
+        let network = Network::<burn::backend::Flex>::new(&spec, &Default::default())?;
         Bundle::new(
             &network,
             spec,

@@ -144,7 +144,7 @@ pub fn train_on<B: AutodiffBackend>(
             // `--init` counts only when starting: a resumed run has its own weights.
             None => {
                 let network = match job.init {
-                    None => Network::<B>::new(job.spec, device).map_err(BundleError::from_spec)?,
+                    None => Network::<B>::new(job.spec, device).map_err(BundleError::from)?,
                     Some(bundle) => bundle.network(device)?,
                 };
                 (network, config.optimizer.build::<B>(), fresh)
