@@ -108,7 +108,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         threads: args.threads.max(1),
         ..BatchConfig::default()
     };
-    inkstone_serve::run(args.addr, config).map_err(|e| anyhow!(e))
+    Ok(inkstone_serve::run(args.addr, config)?)
 }
 
 /// Epochs of the demo model: about 10 s on two cores, 96% on the embedded test digits.

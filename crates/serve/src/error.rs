@@ -60,3 +60,21 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+/// Why the service could not start or ended badly (errors of single requests are
+/// [`ApiError`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}: not a folder of models")]
+    NotAFolder(std::path::PathBuf),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the service: {0}")]
+    Start(#[from] std::io::Error),
+    #[error("the server thread panicked")]
+    Panicked,
+}

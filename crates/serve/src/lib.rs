@@ -19,6 +19,7 @@ pub mod v1;
 pub mod v2;
 
 use batcher::BatchConfig;
+use error::ServeError;
 use registry::Registry;
 use state::App;
 use std::future::Future;
@@ -90,13 +91,13 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let dir = config.models_dir.clone();
     let batch = config.batch.clone();
     let registry = match dir {
         Some(dir) => tokio::task::spawn_blocking(move || Registry::open(&dir, batch))
             .await
-            .map_err(|e| e.to_string())??,
+            .map_err(|_| ServeError::Panicked)??,
         None => Registry::empty(batch),
     };
     let watch = config.models_dir.is_some();
@@ -125,12 +126,15 @@ async fn watch_registry(app: Arc<App>) {
 }
 
 /// Runs the service on `addr` until Ctrl-C or SIGTERM.
-pub fn run(addr: SocketAddr, config: ServeConfig) -> Result<(), String> {
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+pub fn run(addr: SocketAddr, config: ServeConfig) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            .map_err(|source| ServeError::Listen {
+                addr: addr.to_string(),
+                source,
+            })?;
         let what: Vec<String> = [
             config.models_dir.as_ref().map(|d| d.display().to_string()),
             config
@@ -144,7 +148,7 @@ pub fn run(addr: SocketAddr, config: ServeConfig) -> Result<(), String> {
         eprintln!(
             "serving {} on http://{}",
             what.join(" and "),
-            listener.local_addr().map_err(|e| e.to_string())?
+            listener.local_addr()?
         );
         serve(listener, config, shutdown_signal()).await
     })
@@ -176,21 +180,20 @@ async fn shutdown_signal() {
 pub struct RunningServer {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServeError>>>,
 }
 
 impl RunningServer {
     /// Starts serving on 127.0.0.1 on a free port and returns once it accepts connections.
-    pub fn start(config: ServeConfig) -> Result<Self, String> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    pub fn start(config: ServeConfig) -> Result<Self, ServeError> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+                let listener = tokio::net::TcpListener::from_std(listener)?;
                 serve(listener, config, async {
                     let _ = stopped.await;
                 })
@@ -209,18 +212,16 @@ impl RunningServer {
     }
 
     /// Stops accepting, finishes what is in flight, and reports how serving ended.
-    pub fn stop(mut self) -> Result<(), String> {
+    pub fn stop(mut self) -> Result<(), ServeError> {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Result<(), String> {
+    fn shutdown(&mut self) -> Result<(), ServeError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         match self.thread.take() {
-            Some(thread) => thread
-                .join()
-                .map_err(|_| "server thread panicked".to_string())?,
+            Some(thread) => thread.join().map_err(|_| ServeError::Panicked)?,
             None => Ok(()),
         }
     }

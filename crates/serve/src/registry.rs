@@ -6,6 +6,7 @@
 //! keeps serving.
 
 use crate::batcher::{BatchConfig, Batcher};
+use crate::error::ServeError;
 use inkstone_model::recognizer::Recognizer;
 use inkstone_model::Bundle;
 use serde::Serialize;
@@ -76,9 +77,9 @@ pub struct Registry {
 
 impl Registry {
     /// Opens the registry folder and loads what is in it.
-    pub fn open(dir: &Path, batch: BatchConfig) -> Result<Self, String> {
+    pub fn open(dir: &Path, batch: BatchConfig) -> Result<Self, ServeError> {
         if !dir.is_dir() {
-            return Err(format!("{}: not a folder of models", dir.display()));
+            return Err(ServeError::NotAFolder(dir.to_path_buf()));
         }
         let registry = Registry {
             dir: dir.to_path_buf(),

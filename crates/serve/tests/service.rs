@@ -381,6 +381,6 @@ fn an_empty_registry_is_live_but_not_ready_and_a_missing_one_is_an_error() {
     server.stop().unwrap();
 
     let missing = start(&dir.path().join("absent"), |_| {});
-    let err = missing.stop().unwrap_err();
+    let err = missing.stop().unwrap_err().to_string();
     assert!(err.contains("absent: not a folder of models"), "{err}");
 }
