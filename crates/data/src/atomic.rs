@@ -4,6 +4,7 @@
 //! whatever the destination held is untouched. Bundles, checkpoints, ONNX files, plots,
 //! reports and the `.gnt`/`.pot`/`.inkd` writers all write through here.
 
+use crate::DataError;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -55,6 +56,14 @@ impl PendingFile {
         }
         Ok(())
     }
+}
+
+/// A dataset writer's temporary file for `dest` and a handle to write it through, failures
+/// naming `dest`.
+pub(crate) fn pending_file(dest: &Path) -> Result<(File, PendingFile), DataError> {
+    let io = |e| DataError::io(dest, e);
+    let pending = PendingFile::create(dest).map_err(io)?;
+    Ok((pending.file().map_err(io)?, pending))
 }
 
 /// Writes `bytes` to `path` atomically (see the module).

@@ -5,7 +5,7 @@
 //! A header is checked before anything is allocated for it, so a corrupt 65535×65535 header
 //! costs an error naming the file and the record's byte offset, not 4 GiB.
 
-use crate::atomic::PendingFile;
+use crate::atomic::{pending_file, PendingFile};
 use crate::charset::{decode_gb2312, encode_gb2312};
 use crate::DataError;
 use image::GrayImage;
@@ -269,13 +269,6 @@ impl<W: Write> GntWriter<W> {
         }
         Ok(out)
     }
-}
-
-/// A writer's temporary file for `dest`, and a handle to write it through.
-pub(crate) fn pending_file(dest: &Path) -> Result<(File, PendingFile), DataError> {
-    let io = |e| DataError::io(dest, e);
-    let pending = PendingFile::create(dest).map_err(io)?;
-    Ok((pending.file().map_err(io)?, pending))
 }
 
 /// Fills `buf` as far as the source allows; the count is short only at end of input.

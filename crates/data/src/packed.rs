@@ -11,7 +11,7 @@
 //! A set prepared in memory ([`PackedSet::prepare`]) has the same shape, so training reads
 //! both through one type.
 
-use crate::atomic::PendingFile;
+use crate::atomic::{pending_file, PendingFile};
 use crate::{Charset, DataError, Dataset, Recipe};
 use image::GrayImage;
 use memmap2::Mmap;
@@ -313,7 +313,7 @@ pub struct PackWriter {
 
 impl PackWriter {
     pub fn create(path: &Path, meta: &PackedMeta) -> Result<Self, DataError> {
-        let (file, pending) = crate::gnt::pending_file(path)?;
+        let (file, pending) = pending_file(path)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let side = meta.recipe.input_size;
         let json = serde_json::to_vec(meta).expect("metadata serialises");

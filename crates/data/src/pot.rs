@@ -7,9 +7,9 @@
 //! `00 xx 00 00`. Anything else gets a `<tag …>` label (see [`pot_tag_label`]).
 //! A record is at most 65535 bytes, so reading one never needs more memory than that.
 
-use crate::atomic::PendingFile;
+use crate::atomic::{pending_file, PendingFile};
 use crate::charset::{decode_gb2312, encode_gb2312};
-use crate::gnt::{invalid_at, io_at, pending_file, read_up_to, truncated, unknown_tag, IO_BUFFER};
+use crate::gnt::{invalid_at, io_at, read_up_to, truncated, unknown_tag, IO_BUFFER};
 use crate::strokes::{render, validate, Stroke};
 use crate::synth::style::CHARACTER_PEN;
 use crate::DataError;
