@@ -78,35 +78,44 @@ pub fn run(args: ServeArgs) -> Result<()> {
             Err(anyhow!("--{name}: {v} is not a duration"))
         }
     };
-    let mut config = ServeConfig::default();
-    (config.models_dir, config.runs_dir) = match args.demo {
+    if args.min_body_rate == 0 {
+        return Err(anyhow!("--min-body-rate 0: use 1 or more bytes per second"));
+    }
+    let upload = UploadPace {
+        grace: seconds("body-grace-s", args.body_grace_s)?,
+        min_rate: args.min_body_rate,
+    };
+    let request_timeout = seconds("timeout-s", args.timeout_s)?;
+    let header_timeout =
+        seconds("header-timeout-s", args.header_timeout_s)?.max(Duration::from_millis(1));
+    let reload_interval = seconds("reload-s", args.reload_s)?.max(Duration::from_millis(100));
+    let batch = BatchConfig {
+        max_batch: args.max_batch.max(1),
+        max_wait: seconds("batch-wait-ms", args.batch_wait_ms / 1e3)?,
+        threads: args.threads.max(1),
+        ..BatchConfig::default()
+    };
+    // Every option is checked before the demo trains anything.
+    let (models_dir, runs_dir) = match args.demo {
         true => {
             let (models, run) = demo_registry()?;
             (Some(models), Some(run))
         }
         false => (args.models, args.runs),
     };
-    config.default_model = args.default_model;
-    config.max_body_bytes = args.max_body_bytes;
-    config.max_pixels = args.max_pixels;
-    config.max_concurrency = args.max_concurrency.max(1);
-    config.request_timeout = seconds("timeout-s", args.timeout_s)?;
-    if args.min_body_rate == 0 {
-        return Err(anyhow!("--min-body-rate 0: use 1 or more bytes per second"));
-    }
-    config.upload = UploadPace {
-        grace: seconds("body-grace-s", args.body_grace_s)?,
-        min_rate: args.min_body_rate,
-    };
-    config.header_timeout =
-        seconds("header-timeout-s", args.header_timeout_s)?.max(Duration::from_millis(1));
-    config.max_connections = args.max_connections.max(1);
-    config.reload_interval = seconds("reload-s", args.reload_s)?.max(Duration::from_millis(100));
-    config.batch = BatchConfig {
-        max_batch: args.max_batch.max(1),
-        max_wait: seconds("batch-wait-ms", args.batch_wait_ms / 1e3)?,
-        threads: args.threads.max(1),
-        ..BatchConfig::default()
+    let config = ServeConfig {
+        models_dir,
+        runs_dir,
+        default_model: args.default_model,
+        max_body_bytes: args.max_body_bytes,
+        max_pixels: args.max_pixels,
+        max_concurrency: args.max_concurrency.max(1),
+        request_timeout,
+        upload,
+        header_timeout,
+        max_connections: args.max_connections.max(1),
+        batch,
+        reload_interval,
     };
     Ok(inkstone_serve::run(args.addr, config)?)
 }
