@@ -56,8 +56,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
     // Every sample of every part, as (part, index in it).
     let mut samples: Vec<(usize, usize)> = Vec::new();
     let mut labels_of: Vec<u32> = Vec::new();
+    let mut sizes: Vec<usize> = Vec::new();
     for (part, (loaded, _)) in parts.iter().enumerate() {
         let part_labels = labels_in(loaded);
+        sizes.push(part_labels.len());
         samples.extend((0..part_labels.len()).map(|i| (part, i)));
         labels_of.extend(part_labels);
     }
@@ -75,10 +77,10 @@ pub fn run(args: InfoArgs) -> Result<()> {
     let by_split = match parts.len() {
         1 => String::new(),
         _ => {
-            let each: Vec<String> = parts
+            let each: Vec<String> = splits
                 .iter()
-                .zip(&splits)
-                .map(|((loaded, _), split)| format!("{split} {}", labels_in(loaded).len()))
+                .zip(&sizes)
+                .map(|(split, size)| format!("{split} {size}"))
                 .collect();
             format!(" ({})", each.join(", "))
         }
