@@ -37,9 +37,13 @@ pub struct SynthArgs {
     /// them; repeatable.
     #[arg(long)]
     font: Vec<PathBuf>,
-    /// Share of samples drawn from the fonts when fonts are given.
+    /// Share of samples drawn from the fonts when fonts are given (overrides the style's).
     #[arg(long, default_value_t = 0.3)]
     font_fraction: f32,
+    /// The writers' style: JSON (`'{"cursive": [0.2, 0.8], "stroke_scale": 0.2}'`, every field
+    /// optional, the rest as the default writer) or a JSON file.
+    #[arg(long, value_name = "JSON|FILE")]
+    style: Option<String>,
     /// A stroke file in the embedded library's format, instead of the embedded one.
     #[arg(long)]
     strokes: Option<PathBuf>,
@@ -64,9 +68,13 @@ pub fn run(args: SynthArgs) -> Result<()> {
         Some(path) => std::sync::Arc::new(StrokeLibrary::from_file(path)?),
         None => StrokeLibrary::embedded_shared(),
     };
+    let base = match &args.style {
+        Some(style) => dataset::synth_style(style).context("--style")?,
+        None => SynthStyle::default(),
+    };
     let style = SynthStyle {
         font_fraction: args.font_fraction,
-        ..SynthStyle::default()
+        ..base
     };
     let fonts = dataset::font_paths(&args.font)?;
     let synth = Synthesizer::new(library, style).with_fonts(&fonts)?;

@@ -5,7 +5,7 @@ use inkstone_data::charset::UnknownLabels;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::source::{DataSource, LabelOptions, Loaded};
 use inkstone_data::synth::set::SynthConfig;
-use inkstone_data::synth::{font, SynthSet, Synthesizer};
+use inkstone_data::synth::{font, SynthSet, SynthStyle, Synthesizer};
 use inkstone_data::Split;
 use inkstone_data::{Charset, Recipe};
 use std::path::{Path, PathBuf};
@@ -121,6 +121,24 @@ pub fn synth_set(
     let set = SynthSet::new(synthesizer, charset, recipe.clone(), synth.per_class, seed);
     set.check_complete(data)?;
     Ok(set)
+}
+
+/// A synthetic writers' style from `--style`/`--synth-style`: JSON text (`{"cursive": [0.2,
+/// 0.8]}`, every field optional, the rest as the default writer) or a JSON file holding it.
+pub fn synth_style(arg: &str) -> Result<SynthStyle> {
+    let (text, origin) = if arg.trim_start().starts_with('{') {
+        (arg.to_string(), "the style".to_string())
+    } else {
+        let text = std::fs::read_to_string(arg)
+            .with_context(|| format!("{arg}: cannot read the style file"))?;
+        (text, arg.to_string())
+    };
+    let style: SynthStyle =
+        serde_json::from_str(&text).with_context(|| format!("{origin}: not a synthetic style"))?;
+    style
+        .validate()
+        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+    Ok(style)
 }
 
 /// The font files of `paths`: files as they are, folders as the fonts in them (see

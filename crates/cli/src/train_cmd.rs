@@ -92,7 +92,7 @@ pub struct TrainArgs {
         "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
         "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
         "checkpoint_every", "precision", "init", "out", "synth_per_class", "font",
-        "font_fraction", "real_test"])]
+        "font_fraction", "synth_style", "real_test"])]
     resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -120,6 +120,11 @@ pub struct TrainArgs {
     /// With `--data synth:<charset>`: share of samples drawn from the fonts.
     #[arg(long)]
     font_fraction: Option<f32>,
+    /// With `--data synth:<charset>`: the writers' style, JSON (`'{"stroke_scale": 0.2}'`,
+    /// every field optional, the rest as the default writer) or a JSON file; `--font-fraction`
+    /// overrides its share of fonts.
+    #[arg(long, value_name = "JSON|FILE")]
+    synth_style: Option<String>,
     /// Real handwriting to evaluate after every epoch beside the test data, with the run's
     /// classes (e.g. ../shared/data/chinese-mnist:test for a GB2312 model); never trained on.
     #[arg(long, value_name = "DATA")]
@@ -211,6 +216,9 @@ impl TrainArgs {
         if dataset::synth_charset(&c.data).is_some() {
             let synth = c.synth.get_or_insert_with(Default::default);
             set!(synth.per_class, self.synth_per_class);
+            if let Some(style) = &self.synth_style {
+                synth.style = dataset::synth_style(style).context("--synth-style")?;
+            }
             set!(synth.style.font_fraction, self.font_fraction);
             if !self.font.is_empty() {
                 synth.fonts = self
@@ -229,9 +237,10 @@ impl TrainArgs {
         } else if self.synth_per_class.is_some()
             || !self.font.is_empty()
             || self.font_fraction.is_some()
+            || self.synth_style.is_some()
         {
             anyhow::bail!(
-                "--synth-per-class, --font and --font-fraction need --data synth:<charset>"
+                "--synth-per-class, --font, --font-fraction and --synth-style need --data synth:<charset>"
             );
         }
         if self.real_test.is_some() {

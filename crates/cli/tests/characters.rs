@@ -304,3 +304,72 @@ fn online_pot_strokes_are_drawn_and_read_through_the_charset() {
     let out = inkstone(&["data", "info", s(&pot), "--charset", s(&charset)]);
     assert_fails_with(&out, &["online.pot", "byte"]);
 }
+
+#[test]
+fn a_writers_style_given_as_json_or_a_file_changes_the_writing_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let charset = charset_file(d);
+    let synth = |out: &Path, style: Option<&str>| {
+        let mut args = vec![
+            "data",
+            "synth",
+            "--charset",
+            s(&charset),
+            "--per-class",
+            "3",
+            "--input",
+            "32",
+            "-o",
+            s(out),
+        ];
+        if let Some(style) = style {
+            args.extend_from_slice(&["--style", style]);
+        }
+        inkstone(&args)
+    };
+    let plain = r#"{"jitter": [0, 0], "elastic": [0, 0], "rotation": 0, "shear": 0}"#;
+    let file = d.join("plain.json");
+    std::fs::write(&file, plain).unwrap();
+    let (default, inline, from_file) = (d.join("a.inkd"), d.join("b.inkd"), d.join("c.inkd"));
+    for (out, style) in [
+        (&default, None),
+        (&inline, Some(plain)),
+        (&from_file, Some(s(&file))),
+    ] {
+        let run = synth(out, style);
+        assert!(run.status.success(), "{}", stderr(&run));
+    }
+    let bytes = |p: &Path| std::fs::read(p).unwrap();
+    assert_eq!(
+        bytes(&inline),
+        bytes(&from_file),
+        "the same style either way"
+    );
+    assert_ne!(
+        bytes(&default),
+        bytes(&inline),
+        "the style reaches the writer"
+    );
+
+    let bad = d.join("bad.inkd");
+    assert_fails_with(
+        &synth(&bad, Some(r#"{"cursive": [0.9, 0.1]}"#)),
+        &["--style", "cursive"],
+    );
+    assert_fails_with(&synth(&bad, Some(r#"{"curly": 1}"#)), &["--style", "curly"]);
+    assert_fails_with(&synth(&bad, Some(s(&d.join("gone.json")))), &["gone.json"]);
+    assert!(!bad.exists(), "nothing written for a refused style");
+
+    let out = inkstone(&[
+        "train",
+        "--data",
+        "mnist",
+        "--synth-style",
+        plain,
+        "--out",
+        s(&d.join("run")),
+    ]);
+    assert_fails_with(&out, &["--synth-style", "synth:"]);
+    assert!(!d.join("run").exists());
+}
