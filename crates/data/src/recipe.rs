@@ -490,6 +490,44 @@ mod tests {
         );
     }
 
+    /// A fat-marker "L" photographed close up (strokes a sixth of the photo wide, wider than
+    /// the paper model's window) in light falling off across the page, with a shadow over the
+    /// top right corner.
+    fn close_up_of_a_fat_l(shadow: bool) -> GrayImage {
+        GrayImage::from_fn(240, 240, |x, y| {
+            let mut paper = 225.0 - 60.0 * x as f32 / 240.0 + ((x * 7 + y * 13) % 9) as f32;
+            if shadow && x as f32 > 120.0 + 0.8 * y as f32 {
+                paper *= 0.6;
+            }
+            let stroke = (60..100).contains(&x) && (30..210).contains(&y)
+                || (60..190).contains(&x) && (170..210).contains(&y);
+            Luma([if stroke {
+                (paper * 0.2) as u8
+            } else {
+                paper as u8
+            }])
+        })
+    }
+
+    #[test]
+    fn a_fat_stroke_close_up_is_not_taken_for_paper_even_in_a_shadow() {
+        let r = Recipe::mnist();
+        for shadow in [false, true] {
+            let out = r.prepare(&close_up_of_a_fat_l(shadow));
+            let (_, _, w, h) = ink_box(&out).unwrap();
+            // 130 × 180 with strokes 40 wide: 20 tall, 14 wide, about 130 pixels of ink (in
+            // the shadow, specks left along the shadow's edge may widen the box a little).
+            assert_eq!(h, 20, "shadow {shadow}: the L fills the box");
+            let widest = if shadow { 18 } else { 16 };
+            assert!((13..=widest).contains(&w), "shadow {shadow}: width {w}");
+            let ink = out.pixels().filter(|p| p.0[0] > 127).count();
+            assert!(
+                (100..=170).contains(&ink),
+                "shadow {shadow}: {ink} ink pixels"
+            );
+        }
+    }
+
     #[test]
     fn photo_becomes_bright_centred_glyph_of_fit_size() {
         let r = Recipe::mnist();
