@@ -22,7 +22,7 @@ pub mod warp;
 
 pub use library::StrokeLibrary;
 pub use set::SynthSet;
-pub use style::SynthStyle;
+pub use style::{StyleError, SynthStyle};
 
 use crate::{Charset, DataError};
 use ab_glyph::FontArc;

@@ -60,6 +60,24 @@ pub struct SynthStyle {
     pub smoothing: Span,
 }
 
+/// A synthetic style value out of its sense range, named by its field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StyleError {
+    #[error("{field} is [{}, {}]: expected low ≤ high within [{low}, {high}]", value[0], value[1])]
+    Span {
+        field: &'static str,
+        value: Span,
+        low: f32,
+        high: f32,
+    },
+    #[error("{field} is {value}: expected a number in [0, {high}]")]
+    Scalar {
+        field: &'static str,
+        value: f32,
+        high: f32,
+    },
+}
+
 /// How much of each range's width one writer spans: a person's own variation is a fraction
 /// of the population's.
 pub const WRITER_SPREAD: f32 = 0.3;
@@ -167,7 +185,7 @@ impl SynthStyle {
     }
 
     /// Checks that every value is finite and within sense, naming the first that is not.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), StyleError> {
         let spans = [
             ("size", self.size, 0.05, 1.0),
             ("pen", self.pen, 0.0, 0.2),
@@ -185,9 +203,12 @@ impl SynthStyle {
         ];
         for (name, [a, b], low, high) in spans {
             if !(a.is_finite() && b.is_finite() && a <= b && a >= low && b <= high) {
-                return Err(format!(
-                    "{name} is [{a}, {b}]: expected low ≤ high within [{low}, {high}]"
-                ));
+                return Err(StyleError::Span {
+                    field: name,
+                    value: [a, b],
+                    low,
+                    high,
+                });
             }
         }
         let scalars = [
@@ -203,7 +224,11 @@ impl SynthStyle {
         ];
         for (name, v, high) in scalars {
             if !(v.is_finite() && (0.0..=high).contains(&v)) {
-                return Err(format!("{name} is {v}: expected a number in [0, {high}]"));
+                return Err(StyleError::Scalar {
+                    field: name,
+                    value: v,
+                    high,
+                });
             }
         }
         Ok(())
@@ -276,11 +301,19 @@ mod tests {
             scale_x: [1.2, 0.9],
             ..SynthStyle::default()
         };
-        assert!(style.validate().unwrap_err().starts_with("scale_x"));
+        assert!(style
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("scale_x"));
         let style = SynthStyle {
             font_fraction: f32::NAN,
             ..SynthStyle::default()
         };
-        assert!(style.validate().unwrap_err().starts_with("font_fraction"));
+        assert!(style
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("font_fraction"));
     }
 }
