@@ -4,15 +4,17 @@
 
 use crate::device::DeviceChoice;
 use anyhow::{Context, Result};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{Distribution, Int, Tensor};
 use clap::Subcommand;
 use inkstone_data::image_file::decode_gray;
 use inkstone_model::recognizer::Recognizer;
 use inkstone_model::{Bundle, ModelSpec, Network, Precision};
+use inkstone_train::batch::HostBatch;
 use inkstone_train::loss_scale::LossScaler;
 use inkstone_train::optimizer::{OptimizerConfig, OptimizerKind};
+use inkstone_train::step::Stepper;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -279,7 +281,9 @@ fn run_train(
     Ok(())
 }
 
-/// Returns (seconds until the first step finished, seconds per step after warm-up).
+/// Returns (seconds until the first step finished, seconds per step after warm-up). Each step
+/// is the training loop's own ([`Stepper::step`]), host batch to updated weights, on one
+/// batch of noise.
 fn bench_train<B: AutodiffBackend>(
     spec: &ModelSpec,
     shape: &TrainShape,
@@ -294,22 +298,16 @@ fn bench_train<B: AutodiffBackend>(
     B::seed(device, 0);
     let started = Instant::now();
     let mut network = Network::<B>::new(spec, device).expect("spec was checked");
-    // Adam, as the PyTorch reference (`bench/torch_reference.py`): AdamW without decay.
+    // Adam, as the PyTorch reference (`bench/torch_cpu_train.py`): AdamW without decay.
     let mut optim = OptimizerConfig {
         kind: OptimizerKind::Adamw,
         momentum: 0.0,
         weight_decay: 0.0,
     }
     .build::<B>();
-    let [c, h, w] = spec.input;
-    let x = Tensor::<B, 4>::random([batch, c, h, w], Distribution::Normal(0.0, 1.0), device);
-    let y = Tensor::<B, 1, Int>::random(
-        [batch],
-        Distribution::Uniform(0.0, spec.classes as f64),
-        device,
-    );
+    let stepper = Stepper::<B>::new(std::slice::from_ref(device), 0.0, precision);
+    let host = random_batch(spec, batch);
     let mut scaler = (precision == Precision::Fp16).then(LossScaler::default);
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
     let mut first = 0.0;
     let mut timer = Instant::now();
     for i in 0..warmup.max(1) + steps {
@@ -317,8 +315,15 @@ fn bench_train<B: AutodiffBackend>(
             B::sync(device).expect("device sync");
             timer = Instant::now();
         }
-        let loss = loss_fn.forward(network.forward_in(x.clone(), precision), y.clone());
-        network = optim.step_from_loss(1e-3, network, loss, scaler.as_mut());
+        let (stepped, _) = stepper.step(
+            network,
+            host.clone(),
+            &mut optim,
+            1e-3,
+            scaler.as_mut(),
+            i as u64,
+        );
+        network = stepped;
         if i == 0 {
             B::sync(device).expect("device sync");
             first = started.elapsed().as_secs_f64();
@@ -326,4 +331,19 @@ fn bench_train<B: AutodiffBackend>(
     }
     <B as Backend>::sync(device).expect("device sync");
     (first, timer.elapsed().as_secs_f64() / steps.max(1) as f64)
+}
+
+/// A batch of `n` images of uniform noise in [-1, 1) at of `spec`'s input with uniform labels, seeded.
+fn random_batch(spec: &ModelSpec, n: usize) -> HostBatch {
+    let [_, side, _] = spec.input;
+    let mut rng = StdRng::seed_from_u64(0);
+    HostBatch {
+        pixels: (0..n * side * side)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect(),
+        labels: (0..n)
+            .map(|_| rng.random_range(0..spec.classes as i64))
+            .collect(),
+        side,
+    }
 }

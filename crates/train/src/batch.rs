@@ -16,6 +16,7 @@ pub struct Batch<B: Backend> {
 }
 
 /// A batch still in host memory: normalised pixels `[n, 1, side, side]` and labels.
+#[derive(Clone)]
 pub struct HostBatch {
     pub pixels: Vec<f32>,
     pub labels: Vec<i64>,
@@ -37,7 +38,9 @@ impl HostBatch {
     pub fn split(self, parts: usize) -> Vec<HostBatch> {
         let n = self.len();
         let per_sample = self.side * self.side;
-        let parts = parts.max(1);
+        if parts <= 1 {
+            return vec![self];
+        }
         let mut shards = Vec::with_capacity(parts);
         let mut start = 0;
         for i in 0..parts {

@@ -8,11 +8,11 @@ pub mod config;
 pub mod evaluate;
 pub mod loss_scale;
 pub mod optimizer;
-pub mod parallel;
 pub mod plots;
 pub mod report;
 pub mod rundir;
 pub mod schedule;
+pub mod step;
 pub mod sweep;
 pub mod trainer;
 

@@ -7,7 +7,6 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder, RecorderError};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
 use inkstone_model::Network;
 use serde::{Deserialize, Serialize};
 
@@ -74,23 +73,6 @@ impl<B: AutodiffBackend> NetworkOptimizer<B> {
             NetworkOptimizer::Sgd(o) => o.step(lr, network, grads),
             NetworkOptimizer::AdamW(o) => o.step(lr, network, grads),
         }
-    }
-
-    /// Backward pass from `loss` and one step. With a `scaler` (fp16), the loss is scaled
-    /// first and the gradients unscaled after (see [`NetworkOptimizer::step_unscaling`]).
-    pub fn step_from_loss(
-        &mut self,
-        lr: f64,
-        network: Network<B>,
-        loss: Tensor<B, 1>,
-        scaler: Option<&mut LossScaler>,
-    ) -> Network<B> {
-        let loss = match &scaler {
-            Some(scaler) => loss * scaler.scale,
-            None => loss,
-        };
-        let grads = GradientsParams::from_grads(loss.backward(), &network);
-        self.step_unscaling(lr, network, grads, scaler)
     }
 
     /// One step from `grads`. With a `scaler`, they are gradients of the loss times its scale:

@@ -7,14 +7,14 @@ use crate::batch::{Epoch, Loader};
 use crate::checkpoint::{self, CheckpointError, Position};
 use crate::evaluate::{evaluate, Evaluation};
 use crate::loss_scale::LossScaler;
-use crate::parallel::Replicas;
+use crate::optimizer::NetworkOptimizer;
 use crate::plots::{write_training_plots, LrCurve};
+use crate::step::Stepper;
 use crate::{RunDir, TrainConfig};
 use burn::module::AutodiffModule;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor};
 use inkstone_data::packed::{permutation, PackedSet, PreparedSet};
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
@@ -114,7 +114,7 @@ pub fn train<B: AutodiffBackend>(
     train_on(job, std::slice::from_ref(device), run, observer)
 }
 
-/// [`train`] with every batch split over `devices` (data parallel, see [`crate::parallel`]);
+/// [`train`] with every batch split over `devices` (data parallel, see [`crate::step`]);
 /// the first device holds the master copy, evaluates and writes the checkpoints.
 pub fn train_on<B: AutodiffBackend>(
     job: &TrainJob,
@@ -128,179 +128,37 @@ pub fn train_on<B: AutodiffBackend>(
         return Err(TrainError::NoData);
     }
     B::seed(device, config.seed);
-    let config_json = serde_json::to_value(config).expect("config serialises");
-    let fresh = Position {
-        epoch: 1,
-        step: 0,
-        best_top1: -1.0,
-        loss_sum: 0.0,
-        correct: 0,
-        seen: 0,
-        config: config_json.clone(),
-        loss_scaler: (config.precision == Precision::Fp16).then(LossScaler::default),
-    };
-    let (mut network, mut optimizer, mut position) =
-        match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
-            // `--init` counts only when starting: a resumed run has its own weights.
-            None => {
-                let network = match job.init {
-                    None => Network::<B>::new(job.spec, device).map_err(BundleError::from)?,
-                    Some(bundle) => bundle.network(device)?,
-                };
-                (network, config.optimizer.build::<B>(), fresh)
-            }
-            Some(restored) if restored.position.config != config_json => {
-                return Err(TrainError::ConfigChanged(checkpoint::path_in(&run.path)))
-            }
-            Some(r) => (r.network, r.optimizer, r.position),
-        };
+    let (mut network, mut optimizer, mut position) = start_or_resume::<B>(job, device, run)?;
     if position.finished(config.epochs) {
         return Err(TrainError::Finished(config.epochs));
     }
-    let loss_fn = CrossEntropyLossConfig::new()
-        .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
-        .init(device);
-    let batch = config.batch_size.max(1);
-    let full_steps = job.train.len().div_ceil(batch);
-    let steps = config
-        .max_steps_per_epoch
-        .map_or(full_steps, |m| m.min(full_steps));
-    let total_steps = steps * config.epochs;
-    let lr_curve = LrCurve::new(&config.lr, config.epochs, steps);
-    let checkpoint_every = config.checkpoint_every_steps.unwrap_or(0);
-    // Carried in the checkpoints with the position.
-    let mut loss_scaler = position.loss_scaler;
-    let mut replicas = (devices.len() > 1).then(|| Replicas::<B>::new(devices));
+    let plan = Plan::new(config, job.train.len());
+    let stepper = Stepper::<B>::new(devices, config.label_smoothing, config.precision);
     let mut last = None;
     for epoch in position.epoch..=config.epochs {
-        observer.epoch_started(epoch, config.epochs, steps);
-        // Order and augmentation are seeded per epoch, and the backend's random numbers
-        // (dropout) per step below, so a resumed run continues exactly where it stopped.
-        let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let order = permutation(job.train.len(), epoch_seed);
-        let batches: Vec<&[usize]> = order.chunks(batch).take(steps).collect();
-        let first_step = position.step.min(steps);
-        let draw = Epoch {
-            seed: epoch_seed,
-            augment: config.augment.as_ref(),
-        };
+        observer.epoch_started(epoch, config.epochs, plan.steps);
         let started = Instant::now();
-        let (mut loss_sum, mut correct, mut seen) =
-            (position.loss_sum, position.correct, position.seen);
-        let mut seen_here = 0usize;
-        let mut pending = Vec::with_capacity(REPORT_EVERY);
-        let mut window = Window::default();
-        network = std::thread::scope(|scope| -> Result<Network<B>, TrainError> {
-            let mut network = network;
-            let loader = Loader::spawn(
-                scope,
-                job.train,
-                &batches[first_step..],
-                job.recipe,
-                draw,
-                LOADER_THREADS,
-            );
-            for (i, host) in loader.enumerate() {
-                let step = first_step + i;
-                let global = (epoch - 1) * steps + step;
-                let lr = config.lr.at(global, total_steps, steps);
-                let n = host.len();
-                let seed = step_seed(config.seed, global);
-                if let Some(replicas) = &mut replicas {
-                    let (stepped, out) = replicas.step(
-                        network,
-                        host,
-                        &loss_fn,
-                        &mut optimizer,
-                        lr,
-                        config.precision,
-                        loss_scaler.as_mut(),
-                        |r| seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                    );
-                    network = stepped;
-                    let (loss, hits) = (Tensor::from_inner(out.loss), Tensor::from_inner(out.hits));
-                    pending.push((loss, hits, n));
-                } else {
-                    B::seed(device, seed);
-                    let b = host.to_device::<B>(device);
-                    let logits = network.forward_in(b.images, config.precision);
-                    let loss = loss_fn.forward(logits.clone(), b.labels.clone());
-                    let hits = crate::batch::hits(logits, b.labels);
-                    pending.push((loss.clone().detach(), hits, n));
-                    network = optimizer.step_from_loss(lr, network, loss, loss_scaler.as_mut());
-                }
-                seen += n;
-                seen_here += n;
-                let done = step + 1;
-                let checkpoint_now =
-                    checkpoint_every > 0 && done % checkpoint_every == 0 && done < steps;
-                if pending.len() == REPORT_EVERY || done == steps || checkpoint_now {
-                    for (l, h, n) in pending.drain(..) {
-                        let l = l.into_scalar().elem::<f64>() * n as f64;
-                        let h = h.into_scalar().elem::<i64>();
-                        loss_sum += l;
-                        correct += h;
-                        window.add(l, h, n);
-                    }
-                    log_step(
-                        run,
-                        epoch,
-                        global + 1,
-                        lr,
-                        &mut window,
-                        loss_scaler.as_ref(),
-                    )?;
-                    observer.step(&StepReport {
-                        epoch,
-                        step: done,
-                        steps,
-                        loss: loss_sum / seen as f64,
-                        accuracy: correct as f64 / seen as f64,
-                        lr,
-                        images_per_sec: seen_here as f64 / started.elapsed().as_secs_f64(),
-                    });
-                }
-                if checkpoint_now {
-                    let at = Position {
-                        epoch,
-                        step: done,
-                        loss_sum,
-                        correct,
-                        seen,
-                        loss_scaler,
-                        ..position.clone()
-                    };
-                    checkpoint::save(&run.path, &at, &network, &optimizer)?;
-                }
-            }
-            Ok(network)
-        })?;
-        let train_seconds = started.elapsed().as_secs_f64();
-        let inner = network.valid();
-        let test = evaluate(&inner, job.test, job.recipe, 256, device);
-        let real = job.real.map(|(name, set)| {
-            (
-                name.to_string(),
-                evaluate(&inner, set, job.recipe, 256, device),
-            )
-        });
-        let best = test.top1 > position.best_top1;
-        let report = EpochReport {
+        let mut epoch_run = EpochRun {
+            job,
+            plan: &plan,
+            stepper: &stepper,
             epoch,
-            epochs: config.epochs,
-            train_loss: loss_sum / seen as f64,
-            train_accuracy: correct as f64 / seen as f64,
-            images_per_sec: seen_here as f64 / train_seconds,
+            run: &mut *run,
+            observer: &mut *observer,
+        };
+        let (trained, seen_here) = epoch_run.train(network, &mut optimizer, &mut position)?;
+        network = trained;
+        let images_per_sec = seen_here as f64 / started.elapsed().as_secs_f64();
+        let report = evaluate_epoch(job, &network, &position, epoch, device, images_per_sec);
+        let report = EpochReport {
             seconds: started.elapsed().as_secs_f64(),
-            test,
-            real,
-            best,
+            ..report
         };
         log_epoch(run, &report)?;
-        update_plots(run, &lr_curve);
+        update_plots(run, &plan.lr_curve);
         let bundle = make_bundle(&network, job, epoch, &report)?;
         save(&bundle, &run.last_bundle())?;
-        if best {
+        if report.best {
             position.best_top1 = report.test.top1;
             save(&bundle, &run.best_bundle())?;
         }
@@ -312,7 +170,6 @@ pub fn train_on<B: AutodiffBackend>(
             loss_sum: 0.0,
             correct: 0,
             seen: 0,
-            loss_scaler,
             ..position
         };
         checkpoint::save(&run.path, &position, &network, &optimizer)?;
@@ -324,6 +181,210 @@ pub fn train_on<B: AutodiffBackend>(
         last: last.expect("at least one epoch"),
         best_top1: position.best_top1,
     })
+}
+
+/// The network, optimiser and position to go on from: the run's checkpoint when it has one
+/// (taken under the same config), else `--init`'s weights or random ones, from the start.
+fn start_or_resume<B: AutodiffBackend>(
+    job: &TrainJob,
+    device: &B::Device,
+    run: &RunDir,
+) -> Result<(Network<B>, NetworkOptimizer<B>, Position), TrainError> {
+    let config = job.config;
+    let config_json = serde_json::to_value(config).expect("config serialises");
+    match checkpoint::load::<B>(&run.path, job.spec, config.optimizer.build(), device)? {
+        // `--init` counts only when starting: a resumed run has its own weights.
+        None => {
+            let network = match job.init {
+                None => Network::<B>::new(job.spec, device).map_err(BundleError::from)?,
+                Some(bundle) => bundle.network(device)?,
+            };
+            let fresh = Position {
+                epoch: 1,
+                step: 0,
+                best_top1: -1.0,
+                loss_sum: 0.0,
+                correct: 0,
+                seen: 0,
+                config: config_json,
+                loss_scaler: (config.precision == Precision::Fp16).then(LossScaler::default),
+            };
+            Ok((network, config.optimizer.build::<B>(), fresh))
+        }
+        Some(restored) if restored.position.config != config_json => {
+            Err(TrainError::ConfigChanged(checkpoint::path_in(&run.path)))
+        }
+        Some(r) => Ok((r.network, r.optimizer, r.position)),
+    }
+}
+
+/// The shape of a run in steps, fixed by the config and the training set's size.
+struct Plan {
+    batch: usize,
+    /// Steps per epoch.
+    steps: usize,
+    total_steps: usize,
+    checkpoint_every: usize,
+    lr_curve: LrCurve,
+}
+
+impl Plan {
+    fn new(config: &TrainConfig, samples: usize) -> Self {
+        let batch = config.batch_size.max(1);
+        let full_steps = samples.div_ceil(batch);
+        let steps = config
+            .max_steps_per_epoch
+            .map_or(full_steps, |m| m.min(full_steps));
+        Plan {
+            batch,
+            steps,
+            total_steps: steps * config.epochs,
+            checkpoint_every: config.checkpoint_every_steps.unwrap_or(0),
+            lr_curve: LrCurve::new(&config.lr, config.epochs, steps),
+        }
+    }
+}
+
+/// One epoch's training steps and what they record.
+struct EpochRun<'a, 'j, B: AutodiffBackend> {
+    job: &'a TrainJob<'j>,
+    plan: &'a Plan,
+    stepper: &'a Stepper<B>,
+    epoch: usize,
+    run: &'a mut RunDir,
+    observer: &'a mut dyn Observer,
+}
+
+/// Losses and hits still on the device, one per step since the last record, with the step's
+/// batch size.
+type Pending<B> = Vec<(
+    Tensor<<B as AutodiffBackend>::InnerBackend, 1>,
+    Tensor<<B as AutodiffBackend>::InnerBackend, 1, Int>,
+    usize,
+)>;
+
+impl<B: AutodiffBackend> EpochRun<'_, '_, B> {
+    /// Trains the epoch's remaining steps from `position` (its step and running sums), which
+    /// it keeps current; returns the network and the number of samples trained here.
+    fn train(
+        &mut self,
+        network: Network<B>,
+        optimizer: &mut NetworkOptimizer<B>,
+        position: &mut Position,
+    ) -> Result<(Network<B>, usize), TrainError> {
+        let (job, plan, epoch) = (self.job, self.plan, self.epoch);
+        let config = job.config;
+        // Order and augmentation are seeded per epoch, and the backend's random numbers
+        // (dropout) per step, so a resumed run continues exactly where it stopped.
+        let epoch_seed = config.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let order = permutation(job.train.len(), epoch_seed);
+        let batches: Vec<&[usize]> = order.chunks(plan.batch).take(plan.steps).collect();
+        let first_step = position.step.min(plan.steps);
+        let draw = Epoch {
+            seed: epoch_seed,
+            augment: config.augment.as_ref(),
+        };
+        let started = Instant::now();
+        let mut seen_here = 0usize;
+        let mut pending: Pending<B> = Vec::with_capacity(REPORT_EVERY);
+        let mut window = Window::default();
+        std::thread::scope(|scope| {
+            let mut network = network;
+            let loader = Loader::spawn(
+                scope,
+                job.train,
+                &batches[first_step..],
+                job.recipe,
+                draw,
+                LOADER_THREADS,
+            );
+            for (i, host) in loader.enumerate() {
+                let step = first_step + i;
+                let global = (epoch - 1) * plan.steps + step;
+                let lr = config.lr.at(global, plan.total_steps, plan.steps);
+                let n = host.len();
+                let seed = step_seed(config.seed, global);
+                let (stepped, out) = self.stepper.step(
+                    network,
+                    host,
+                    optimizer,
+                    lr,
+                    position.loss_scaler.as_mut(),
+                    seed,
+                );
+                network = stepped;
+                pending.push((out.loss, out.hits, n));
+                position.seen += n;
+                position.step = step + 1;
+                seen_here += n;
+                let done = step + 1;
+                let checkpoint_now = plan.checkpoint_every > 0
+                    && done % plan.checkpoint_every == 0
+                    && done < plan.steps;
+                if pending.len() == REPORT_EVERY || done == plan.steps || checkpoint_now {
+                    for (l, h, n) in pending.drain(..) {
+                        let l = l.into_scalar().elem::<f64>() * n as f64;
+                        let h = h.into_scalar().elem::<i64>();
+                        position.loss_sum += l;
+                        position.correct += h;
+                        window.add(l, h, n);
+                    }
+                    log_step(
+                        self.run,
+                        epoch,
+                        global + 1,
+                        lr,
+                        &mut window,
+                        position.loss_scaler.as_ref(),
+                    )?;
+                    self.observer.step(&StepReport {
+                        epoch,
+                        step: done,
+                        steps: plan.steps,
+                        loss: position.loss_sum / position.seen as f64,
+                        accuracy: position.correct as f64 / position.seen as f64,
+                        lr,
+                        images_per_sec: seen_here as f64 / started.elapsed().as_secs_f64(),
+                    });
+                }
+                if checkpoint_now {
+                    checkpoint::save(&self.run.path, position, &network, optimizer)?;
+                }
+            }
+            Ok((network, seen_here))
+        })
+    }
+}
+
+/// Evaluates the epoch's network on the test split and, when the job has one, the real
+/// handwriting; the report's `seconds` is left for the caller, who knows when the epoch ends.
+fn evaluate_epoch<B: AutodiffBackend>(
+    job: &TrainJob,
+    network: &Network<B>,
+    position: &Position,
+    epoch: usize,
+    device: &B::Device,
+    images_per_sec: f64,
+) -> EpochReport {
+    let inner = network.valid();
+    let test = evaluate(&inner, job.test, job.recipe, 256, device);
+    let real = job.real.map(|(name, set)| {
+        (
+            name.to_string(),
+            evaluate(&inner, set, job.recipe, 256, device),
+        )
+    });
+    EpochReport {
+        epoch,
+        epochs: job.config.epochs,
+        train_loss: position.loss_sum / position.seen as f64,
+        train_accuracy: position.correct as f64 / position.seen as f64,
+        images_per_sec,
+        seconds: 0.0,
+        best: test.top1 > position.best_top1,
+        test,
+        real,
+    }
 }
 
 /// The backend seed for a global step: dropout masks depend on the step, not on history.
