@@ -1,5 +1,5 @@
 """PyTorch peer for `inkstone serve` and `inkstone bench predict` on the CPU: the same LeNet-5
-and ResNet-18 (1-channel; definitions as ../shared/bench/torch_reference.py) behind a minimal
+and ResNet-18 (1-channel; torch_models.py) behind a minimal
 threaded http.server that does what a typical tutorial service does per request: decode the PNG
 (Pillow), grayscale, resize to the model input, normalise, forward, softmax, top-5, JSON.
 Its preprocessing is lighter than inkstone's recipe (no Otsu threshold, crop or centring).
@@ -9,29 +9,12 @@ Usage:
 """
 import io, json, sys, time, statistics
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch, torch.nn.functional as F
 from PIL import Image
 
+from torch_models import LeNet5, ResNet18
+
 torch.set_num_threads(2)
-class LeNet5(nn.Module):
-    def __init__(s):
-        super().__init__(); s.c1=nn.Conv2d(1,6,5,padding=2); s.c2=nn.Conv2d(6,16,5); s.f1=nn.Linear(400,120); s.f2=nn.Linear(120,84); s.f3=nn.Linear(84,10)
-    def forward(s,x):
-        x=F.max_pool2d(F.relu(s.c1(x)),2); x=F.max_pool2d(F.relu(s.c2(x)),2); x=x.flatten(1)
-        return s.f3(F.relu(s.f2(F.relu(s.f1(x)))))
-class Block(nn.Module):
-    def __init__(s,i,o,st):
-        super().__init__(); s.c1=nn.Conv2d(i,o,3,st,1,bias=False); s.b1=nn.BatchNorm2d(o); s.c2=nn.Conv2d(o,o,3,1,1,bias=False); s.b2=nn.BatchNorm2d(o)
-        s.down = nn.Sequential(nn.Conv2d(i,o,1,st,bias=False), nn.BatchNorm2d(o)) if (st!=1 or i!=o) else None
-    def forward(s,x):
-        idn = s.down(x) if s.down is not None else x
-        return F.relu(s.b2(s.c2(F.relu(s.b1(s.c1(x)))))+idn)
-class ResNet18(nn.Module):
-    def __init__(s,c):
-        super().__init__(); s.stem=nn.Conv2d(1,64,3,1,1,bias=False); s.bn=nn.BatchNorm2d(64); L=[]; i=64
-        for o,st in [(64,1),(128,2),(256,2),(512,2)]: L+= [Block(i,o,st),Block(o,o,1)]; i=o
-        s.blocks=nn.Sequential(*L); s.fc=nn.Linear(512,c)
-    def forward(s,x): return s.fc(F.adaptive_avg_pool2d(s.blocks(F.relu(s.bn(s.stem(x)))),1).flatten(1))
 
 MODELS = {"lenet5": (lambda: LeNet5(), 28), "resnet18-64": (lambda: ResNet18(3755), 64)}
 

@@ -75,6 +75,10 @@ pub enum BenchCommand {
         /// Also time the network alone on batches of this many copies (the service's batches).
         #[arg(long)]
         batch: Option<usize>,
+        /// Threads one network run spreads its matrix products over (as `predict --threads`;
+        /// default: all cores).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
 }
 
@@ -118,7 +122,11 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             image,
             iters,
             batch,
-        } => run_predict(&bundle, &image, iters, batch),
+            threads,
+        } => {
+            let threads = threads.map_or_else(crate::cores, usize::from);
+            run_predict(&bundle, &image, iters, batch, threads)
+        }
     }
 }
 
@@ -188,9 +196,15 @@ fn run_loader(
     Ok(())
 }
 
-fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) -> Result<()> {
-    let recognizer =
-        Recognizer::new(Bundle::load(bundle)?).with_context(|| bundle.display().to_string())?;
+fn run_predict(
+    bundle: &Path,
+    image: &Path,
+    iters: usize,
+    batch: Option<usize>,
+    threads: usize,
+) -> Result<()> {
+    let recognizer = Recognizer::with_threads(Bundle::load(bundle)?, threads)
+        .with_context(|| bundle.display().to_string())?;
     let bytes = std::fs::read(image)?;
     let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..iters.max(1) + 10 {
@@ -221,10 +235,11 @@ fn run_predict(bundle: &Path, image: &Path, iters: usize, batch: Option<usize>) 
         median_us(&mut network),
     );
     println!(
-        "inkstone predict {} ({}): {:.1} us/image median = decode {d:.1} + recipe {r:.1} + network {n:.1} ({iters} images, 1 thread)",
+        "inkstone predict {} ({}): {:.1} us/image median = decode {d:.1} + recipe {r:.1} + network {n:.1} ({iters} images, {threads} thread{})",
         recognizer.bundle.spec.name,
         image.display(),
-        d + r + n
+        d + r + n,
+        if threads == 1 { "" } else { "s" }
     );
     if let Some(n) = batch.filter(|&n| n > 1) {
         let one = recognizer.input_for(&decode_gray(&bytes).map_err(anyhow::Error::msg)?);

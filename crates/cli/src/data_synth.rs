@@ -103,7 +103,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     let total = (charset.len() - missing.len()) * args.per_class;
     let mut progress = CountProgress::new("synthesising", Some(total as u64));
     let started = Instant::now();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::cores();
     let classes: Vec<usize> = (0..charset.len()).collect();
     for block in classes.chunks(BLOCK) {
         let per_thread = block.len().div_ceil(threads);

@@ -26,6 +26,9 @@ pub struct PredictArgs {
     /// Also write each prepared model input as `<name>.input.png` here (to see what the model sees).
     #[arg(long)]
     save_inputs: Option<PathBuf>,
+    /// Threads one network run spreads its matrix products over (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +39,8 @@ struct Prediction {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    let recognizer = Recognizer::new(Bundle::load(&args.bundle)?)
+    let threads = args.threads.map_or_else(crate::cores, usize::from);
+    let recognizer = Recognizer::with_threads(Bundle::load(&args.bundle)?, threads)
         .with_context(|| args.bundle.display().to_string())?;
     if let Some(dir) = &args.save_inputs {
         std::fs::create_dir_all(dir)?;

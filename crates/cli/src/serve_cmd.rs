@@ -36,9 +36,13 @@ pub struct ServeArgs {
     /// How long a request may wait for others to batch with, in milliseconds.
     #[arg(long, default_value_t = 2.0)]
     batch_wait_ms: f64,
-    /// Inference threads per model.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Inference threads per model, each running a batch at a time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: u16,
+    /// Threads one network run spreads its matrix products over, per inference thread
+    /// (default: the cores shared out among the inference threads).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    op_threads: Option<u16>,
     /// Inference requests in progress at once; more get 503 with Retry-After.
     #[arg(long, default_value_t = 512)]
     max_concurrency: usize,
@@ -92,7 +96,10 @@ pub fn run(args: ServeArgs) -> Result<()> {
     let batch = BatchConfig {
         max_batch: args.max_batch.max(1),
         max_wait: seconds("batch-wait-ms", args.batch_wait_ms / 1e3)?,
-        threads: args.threads.max(1),
+        threads: args.threads.into(),
+        op_threads: args
+            .op_threads
+            .map_or_else(|| crate::cores().div_ceil(args.threads.into()), usize::from),
         ..BatchConfig::default()
     };
     // Every option is checked before the demo trains anything.

@@ -329,11 +329,26 @@ fn remove_background(img: &mut GrayImage) {
 }
 
 fn histogram(img: &GrayImage) -> [u64; 256] {
-    let mut hist = [0u64; 256];
-    for &v in img.as_raw() {
-        hist[v as usize] += 1;
+    histogram_of(img.as_raw())
+}
+
+/// Counts of each value. Four tables, one per lane, so that runs of equal pixels (a photo's
+/// paper) do not wait on the increment before: measured at under a third of the time of one
+/// table (`bench predict` on a 200² photo).
+fn histogram_of(pixels: &[u8]) -> [u64; 256] {
+    // u32 counts: a lane overflows only past 16 G pixels, far beyond any decodable image.
+    let mut lanes = [[0u32; 256]; 4];
+    let mut quads = pixels.chunks_exact(4);
+    for q in &mut quads {
+        lanes[0][q[0] as usize] += 1;
+        lanes[1][q[1] as usize] += 1;
+        lanes[2][q[2] as usize] += 1;
+        lanes[3][q[3] as usize] += 1;
     }
-    hist
+    for &v in quads.remainder() {
+        lanes[0][v as usize] += 1;
+    }
+    std::array::from_fn(|v| lanes.iter().map(|lane| lane[v] as u64).sum())
 }
 
 /// The threshold that maximises between-class variance; pixels `<= t` are background.

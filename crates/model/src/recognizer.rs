@@ -7,7 +7,9 @@ use crate::error::ModelError;
 use image::GrayImage;
 use serde::Serialize;
 use std::sync::Arc;
+use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::runtime::RunOptions;
 
 /// One ranked answer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -23,23 +25,48 @@ pub struct Candidate {
 /// `inkstone bench predict --batch`: LeNet-5 83 µs/image alone vs 113 µs in a symbolic batch
 /// of 32 and 78 µs in a fixed one; ResNet-18-64 60 ms alone vs 111-123 ms per image in batches
 /// of 8), so a batch runs image by image through the single-image plan.
+///
+/// One image's matrix products may be spread over a pool of threads (tract's multithread
+/// executor, [`Recognizer::with_threads`]); tract keeps products too small to gain on the
+/// calling thread, so a small network runs as on one thread.
 pub struct Recognizer {
     pub bundle: Bundle,
     plan: Arc<TypedRunnableModel>,
+    threads: usize,
 }
 
 impl Recognizer {
-    /// Exports the bundle's network and compiles it for inference.
+    /// Exports the bundle's network and compiles it for inference on the calling thread.
     pub fn new(bundle: Bundle) -> Result<Self, ModelError> {
+        Self::with_threads(bundle, 1)
+    }
+
+    /// [`Recognizer::new`] with each network run spread over `threads` threads (its own pool;
+    /// 0 counts as 1).
+    pub fn with_threads(bundle: Bundle, threads: usize) -> Result<Self, ModelError> {
+        let threads = threads.max(1);
         let bytes = crate::onnx::export(&bundle)?;
         let [c, h, w] = bundle.spec.input;
+        let options = RunOptions {
+            executor: (threads > 1).then(|| Executor::multithread_with_name(threads, "inkstone")),
+            ..RunOptions::default()
+        };
         let plan = tract_onnx::onnx()
             .model_for_read(&mut bytes.as_slice())
             .and_then(|m| m.with_input_fact(0, f32::fact([1, c, h, w]).into()))
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
+            .and_then(|m| m.into_runnable_with_options(&options))
             .map_err(|e| ModelError::Compile(e.to_string()))?;
-        Ok(Recognizer { bundle, plan })
+        Ok(Recognizer {
+            bundle,
+            plan,
+            threads,
+        })
+    }
+
+    /// Threads one network run may use.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Number of values in one model input (`C·H·W`).

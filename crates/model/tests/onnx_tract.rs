@@ -134,3 +134,30 @@ fn export_declares_opset_dynamic_batch_and_metadata() {
     assert_eq!(charset, bundle.charset);
     assert_eq!(graph.initializer.len(), bundle.weights.len());
 }
+
+#[test]
+fn a_network_run_spread_over_threads_gives_the_one_thread_logits() {
+    use inkstone_model::recognizer::Recognizer;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for &name in BUILTIN_NAMES {
+        let side = default_side(name);
+        let bundle = random_bundle(name, 40, side, &mut rng);
+        let input: Vec<f32> = (0..2 * side * side)
+            .map(|_| rng.random_range(-1.0..3.0))
+            .collect();
+        let one = Recognizer::new(bundle.clone()).unwrap();
+        let three = Recognizer::with_threads(bundle, 3).unwrap();
+        assert_eq!((one.threads(), three.threads()), (1, 3));
+        let (a, b) = (
+            one.logits(input.clone(), 2).unwrap(),
+            three.logits(input, 2).unwrap(),
+        );
+        assert_eq!(a.len(), 2 * 40);
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(diff <= 1e-5, "{name}: max |1 thread - 3 threads| = {diff}");
+    }
+}

@@ -23,8 +23,10 @@ pub struct BatchConfig {
     pub max_wait: Duration,
     /// Requests that may wait for a model before more are refused.
     pub queue: usize,
-    /// Inference threads per model.
+    /// Inference threads per model: each takes a batch from the queue and runs it.
     pub threads: usize,
+    /// Threads one network run spreads its matrix products over, per inference thread.
+    pub op_threads: usize,
 }
 
 impl Default for BatchConfig {
@@ -34,6 +36,7 @@ impl Default for BatchConfig {
             max_wait: Duration::from_millis(2),
             queue: 1024,
             threads: 1,
+            op_threads: 1,
         }
     }
 }

@@ -177,7 +177,8 @@ impl Registry {
         stamp: Stamp,
     ) -> Result<LoadedModel, String> {
         let bundle = Bundle::load(path).map_err(|e| e.to_string())?;
-        let recognizer = Arc::new(Recognizer::new(bundle).map_err(|e| e.to_string())?);
+        let recognizer = Recognizer::with_threads(bundle, self.batch.op_threads);
+        let recognizer = Arc::new(recognizer.map_err(|e| e.to_string())?);
         let batcher = Batcher::start(
             recognizer.clone(),
             &self.batch,
