@@ -119,7 +119,7 @@ fn ink_coverage(sample: &GrayImage, px: u32) -> GrayImage {
     let mut ink = sample.clone();
     let (w, h) = ink.dimensions();
     // The recipe's own polarity rule: a light border means dark ink on paper.
-    if crate::recipe::border_mean(&ink) > 127.0 {
+    if crate::recipe::border_is_paper(&ink) {
         image::imageops::invert(&mut ink);
     }
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
