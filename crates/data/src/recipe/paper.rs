@@ -6,10 +6,11 @@
 //! Three steps, each for what the one before cannot see. The block model (a low percentile
 //! of 8×8 blocks, interpolated) follows slow changes of the light and never eats the inside
 //! of a bold, dense character, but smooths over a shadow's sharp edge. A grey opening
-//! (minimum, then maximum, over a window wider than any stroke) of what is left follows that
-//! edge to a pixel; it is subtracted where it is under half the ink's contrast, and where it
-//! is brighter only if that region reaches the photo's border (a shadow crosses the page; a
-//! fat stroke close up, wider than the window, sits inside the frame and is kept). Clean data
+//! (minimum, then maximum, over a window wider than any stroke) follows that edge to a
+//! pixel: the photo's own opening is taken off the photo where the opening of what the block
+//! model left is under half the ink's contrast, and where it is brighter only if that region
+//! reaches the photo's border (a shadow crosses the page; a fat stroke close up, wider than
+//! the window, sits inside the frame and keeps the block model's result). Clean data
 //! (no paper at all) skips it. Last, faint long straight lines (the rules of lined or squared
 //! paper) go the same way.
 
@@ -128,11 +129,16 @@ fn subtract_block_model(img: &mut GrayImage) -> bool {
     true
 }
 
-/// Subtracts what the block model left of the paper (a shadow's sharp edge): the opening of
-/// what is left. Where the opening is brighter than half the ink's contrast it may be a
-/// stroke wider than the window (a fat marker close up) rather than light, so there it is
-/// subtracted only when that bright region reaches the photo's edge: a shadow crosses the
-/// page, writing sits inside the frame.
+/// Takes off what the block model left of the paper (a shadow's sharp edge). The opening of
+/// what is left says where the paper is: where it is brighter than half the ink's contrast it
+/// may be a stroke wider than the window (a fat marker close up) rather than light, so that
+/// counts as paper only when the bright region reaches the photo's edge (a shadow crosses
+/// the page, writing sits inside the frame). Where it is paper, the result is the `photo`
+/// less its own opening: that follows a shadow's edge exactly, where the block model, which
+/// smooths over the edge, leaves a thin bright ridge beside it that an opening of the
+/// remainder keeps (LeNet-5 on MNIST test photos, `data photos --seed 1`: 94.96% with the
+/// remainder's opening, 96.41% with the photo's; shadows under 0.65 of the light 86.1% ->
+/// 92.4%). Elsewhere the block model's result stays.
 fn subtract_opening(img: &mut GrayImage, photo: &GrayImage) {
     let (w, h) = img.dimensions();
     let opened = opening(img);
