@@ -2,7 +2,9 @@
 # CPU speed, inkstone vs PyTorch, same models, same machine, one script: training img/s of the
 # four built-ins (Adam, one batch of noise, warm-up excluded) and batch-1 inference latency of
 # the network alone. Each pair runs RUNS times in alternation (inkstone, PyTorch, inkstone, …);
-# the medians and their ratio are printed. Both sides use 2 threads (the CI machine's cores).
+# the medians and their ratio are printed. Both sides use 2 threads (the CI machine's cores) for
+# training; for inference inkstone uses its default (both cores only for a network large enough
+# to gain from them, see Recognizer::threads_worth), PyTorch 2.
 # Needs: cargo, python3 with torch (`pip install torch`; PYTHON=… picks the interpreter).
 # Usage: bench/cpu_train_vs_torch.sh [RUNS]
 set -euo pipefail
@@ -45,7 +47,7 @@ for spec in "lenet5 10 28 2000" "digitcnn 10 28 500" "charcnn 3755 32 300" "resn
   $bin model init "$1" --classes "$2" --input "$3" -o "$work/$1.inkstone" >/dev/null
   ours=() theirs=()
   for _ in $(seq "$runs"); do
-    ours+=("$($bin bench predict "$work/$1.inkstone" "$work/seven.png" --iters "$4" --threads 2 |
+    ours+=("$($bin bench predict "$work/$1.inkstone" "$work/seven.png" --iters "$4" |
       sed -E 's/.* network ([0-9.]+) .*/\1/')")
     theirs+=("$($py bench/torch_cpu_train.py infer "$1" "$2" "$3" "$4")")
   done

@@ -76,7 +76,7 @@ pub enum BenchCommand {
         #[arg(long)]
         batch: Option<usize>,
         /// Threads one network run spreads its matrix products over (as `predict --threads`;
-        /// default: all cores).
+        /// default: all cores for a network large enough to gain from them, else one).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
     },
@@ -123,10 +123,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
             iters,
             batch,
             threads,
-        } => {
-            let threads = threads.map_or_else(crate::cores, usize::from);
-            run_predict(&bundle, &image, iters, batch, threads)
-        }
+        } => run_predict(&bundle, &image, iters, batch, threads.map(usize::from)),
     }
 }
 
@@ -201,10 +198,15 @@ fn run_predict(
     image: &Path,
     iters: usize,
     batch: Option<usize>,
-    threads: usize,
+    threads: Option<usize>,
 ) -> Result<()> {
-    let recognizer = Recognizer::with_threads(Bundle::load(bundle)?, threads)
-        .with_context(|| bundle.display().to_string())?;
+    let loaded = Bundle::load(bundle)?;
+    let recognizer = match threads {
+        Some(n) => Recognizer::with_threads(loaded, n),
+        None => Recognizer::with_threads_worth(loaded, crate::cores()),
+    }
+    .with_context(|| bundle.display().to_string())?;
+    let threads = recognizer.threads();
     let bytes = std::fs::read(image)?;
     let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..iters.max(1) + 10 {

@@ -26,7 +26,8 @@ pub struct PredictArgs {
     /// Also write each prepared model input as `<name>.input.png` here (to see what the model sees).
     #[arg(long)]
     save_inputs: Option<PathBuf>,
-    /// Threads one network run spreads its matrix products over (default: all cores).
+    /// Threads one network run spreads its matrix products over (default: all cores for a
+    /// network large enough to gain from them, else one).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 }
@@ -39,9 +40,12 @@ struct Prediction {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    let threads = args.threads.map_or_else(crate::cores, usize::from);
-    let recognizer = Recognizer::with_threads(Bundle::load(&args.bundle)?, threads)
-        .with_context(|| args.bundle.display().to_string())?;
+    let bundle = Bundle::load(&args.bundle)?;
+    let recognizer = match args.threads {
+        Some(n) => Recognizer::with_threads(bundle, n.into()),
+        None => Recognizer::with_threads_worth(bundle, crate::cores()),
+    }
+    .with_context(|| args.bundle.display().to_string())?;
     if let Some(dir) = &args.save_inputs {
         std::fs::create_dir_all(dir)?;
     }

@@ -40,7 +40,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     threads: u16,
     /// Threads one network run spreads its matrix products over, per inference thread
-    /// (default: the cores shared out among the inference threads).
+    /// (default: the cores shared out among the inference threads, for a network large enough
+    /// to gain from them, else one).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     op_threads: Option<u16>,
     /// Inference requests in progress at once; more get 503 with Retry-After.
@@ -97,9 +98,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_batch: args.max_batch.max(1),
         max_wait: seconds("batch-wait-ms", args.batch_wait_ms / 1e3)?,
         threads: args.threads.into(),
-        op_threads: args
-            .op_threads
-            .map_or_else(|| crate::cores().div_ceil(args.threads.into()), usize::from),
+        op_threads: args.op_threads.map(usize::from),
         ..BatchConfig::default()
     };
     // Every option is checked before the demo trains anything.

@@ -25,8 +25,10 @@ pub struct BatchConfig {
     pub queue: usize,
     /// Inference threads per model: each takes a batch from the queue and runs it.
     pub threads: usize,
-    /// Threads one network run spreads its matrix products over, per inference thread.
-    pub op_threads: usize,
+    /// Threads one network run spreads its matrix products over, per inference thread; `None`:
+    /// the cores shared out among the inference threads, for a network large enough to gain
+    /// from them ([`inkstone_model::recognizer::threads_worth`]), else one.
+    pub op_threads: Option<usize>,
 }
 
 impl Default for BatchConfig {
@@ -36,7 +38,7 @@ impl Default for BatchConfig {
             max_wait: Duration::from_millis(2),
             queue: 1024,
             threads: 1,
-            op_threads: 1,
+            op_threads: None,
         }
     }
 }

@@ -177,7 +177,14 @@ impl Registry {
         stamp: Stamp,
     ) -> Result<LoadedModel, String> {
         let bundle = Bundle::load(path).map_err(|e| e.to_string())?;
-        let recognizer = Recognizer::with_threads(bundle, self.batch.op_threads);
+        let recognizer = match self.batch.op_threads {
+            Some(n) => Recognizer::with_threads(bundle, n),
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let share = cores.div_ceil(self.batch.threads.max(1));
+                Recognizer::with_threads_worth(bundle, share)
+            }
+        };
         let recognizer = Arc::new(recognizer.map_err(|e| e.to_string())?);
         let batcher = Batcher::start(
             recognizer.clone(),
