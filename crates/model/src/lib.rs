@@ -9,6 +9,7 @@ pub mod network;
 pub mod onnx;
 pub mod precision;
 pub mod recognizer;
+pub mod run_log;
 pub mod spec;
 pub mod summary;
 pub mod weights;

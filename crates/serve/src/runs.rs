@@ -11,7 +11,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use inkstone_model::run_log::{EpochRecord, RunLine, StepRecord};
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -113,14 +114,10 @@ fn read_run(root: &Path, dir: &Path, modified: u64) -> Value {
     let (text, cut) = read_tail(&dir.join("metrics.jsonl"));
     let (mut epochs, mut steps, mut skipped) = (Vec::new(), Vec::new(), 0usize);
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
-            skipped += 1;
-            continue;
-        };
-        match record.get("kind").and_then(Value::as_str) {
-            Some("epoch") => keep_latest_epoch(&mut epochs, record),
-            Some("step") => steps.push(Value::Object(record)),
-            _ => skipped += 1,
+        match serde_json::from_str::<RunLine>(line) {
+            Ok(RunLine::Epoch(record)) => keep_latest_epoch(&mut epochs, record),
+            Ok(RunLine::Step(record)) => steps.push(record),
+            Err(_) => skipped += 1,
         }
     }
     let config = std::fs::read_to_string(dir.join("config.json"))
@@ -138,14 +135,13 @@ fn read_run(root: &Path, dir: &Path, modified: u64) -> Value {
 }
 
 /// A resumed run may log an epoch twice; the later record is the one that counts.
-fn keep_latest_epoch(epochs: &mut Vec<Value>, record: Map<String, Value>) {
-    let epoch = record.get("epoch").cloned();
-    epochs.retain(|e| e.get("epoch") != epoch.as_ref());
-    epochs.push(Value::Object(record));
+fn keep_latest_epoch(epochs: &mut Vec<EpochRecord>, record: EpochRecord) {
+    epochs.retain(|e| e.epoch != record.epoch);
+    epochs.push(record);
 }
 
 /// Evenly spaced points, at most [`MAX_STEP_POINTS`], always keeping the last.
-fn thin(steps: Vec<Value>) -> Vec<Value> {
+fn thin(steps: Vec<StepRecord>) -> Vec<StepRecord> {
     if steps.len() <= MAX_STEP_POINTS {
         return steps;
     }
@@ -213,7 +209,9 @@ mod tests {
         std::fs::create_dir_all(&b).unwrap();
         std::fs::create_dir_all(dir.path().join("empty")).unwrap();
         let epoch = |e: u32, top1: f64| {
-            format!(r#"{{"kind":"epoch","epoch":{e},"test_top1":{top1},"test_loss":0.5}}"#)
+            format!(
+                r#"{{"kind":"epoch","epoch":{e},"train_loss":0.6,"train_accuracy":0.5,"test_loss":0.5,"test_top1":{top1},"test_top5":1.0}}"#
+            )
         };
         std::fs::write(
             a.join("metrics.jsonl"),
@@ -250,10 +248,18 @@ mod tests {
 
     #[test]
     fn long_runs_are_thinned_to_the_limit_keeping_the_last_step() {
-        let steps: Vec<Value> = (0..5000).map(|i| json!({ "step": i })).collect();
-        let thinned = thin(steps);
+        let step = |step| StepRecord {
+            step,
+            epoch: 1,
+            lr: 0.1,
+            loss: 1.0,
+            accuracy: 0.5,
+            loss_scale: None,
+            skipped_steps: None,
+        };
+        let thinned = thin((0..5000).map(step).collect());
         assert!(thinned.len() <= MAX_STEP_POINTS + 1);
-        assert_eq!(thinned.last().unwrap()["step"], 4999);
-        assert_eq!(thinned[0]["step"], 0);
+        assert_eq!(thinned.last().unwrap().step, 4999);
+        assert_eq!(thinned[0].step, 0);
     }
 }

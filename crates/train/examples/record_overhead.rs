@@ -9,10 +9,10 @@ use burn::backend::{Autodiff, Flex};
 use inkstone_data::packed::PackedSet;
 use inkstone_data::Split;
 use inkstone_data::{embedded, Recipe};
+use inkstone_model::run_log::{EpochRecord, RunLine, StepRecord};
 use inkstone_train::plots::{write_training_plots, LrCurve};
 use inkstone_train::trainer::TrainJob;
 use inkstone_train::{train, RunDir, TrainConfig};
-use serde_json::json;
 use std::time::Instant;
 
 fn main() {
@@ -24,13 +24,32 @@ fn main() {
     let started = Instant::now();
     for epoch in 1..=epochs {
         for step in (10..=steps).step_by(10) {
-            let record = json!({"kind": "step", "epoch": epoch, "step": (epoch - 1) * steps + step,
-                "lr": 1e-3, "loss": 0.1234, "accuracy": 0.98});
+            let record = RunLine::Step(StepRecord {
+                step: (epoch - 1) * steps + step,
+                epoch,
+                lr: 1e-3,
+                loss: 0.1234,
+                accuracy: 0.98,
+                loss_scale: None,
+                skipped_steps: None,
+            });
             run.log(&record).unwrap();
         }
-        let record = json!({"kind": "epoch", "epoch": epoch, "train_loss": 0.1, "train_accuracy": 0.97,
-            "test_loss": 0.05, "test_top1": 0.98, "test_top5": 1.0, "test_top10": 1.0,
-            "images_per_sec": 4000.0, "seconds": 15.0});
+        let record = RunLine::Epoch(EpochRecord {
+            epoch,
+            train_loss: 0.1,
+            train_accuracy: 0.97,
+            test_loss: 0.05,
+            test_top1: 0.98,
+            test_top5: 1.0,
+            test_top10: 1.0,
+            images_per_sec: 4000.0,
+            seconds: 15.0,
+            real_data: None,
+            real_top1: f64::NAN,
+            real_top5: f64::NAN,
+            real_top10: f64::NAN,
+        });
         run.log(&record).unwrap();
         write_training_plots(&run.path, &lr).unwrap();
     }

@@ -2,6 +2,7 @@
 //! flushed as training goes), `best.inkstone` and `last.inkstone`.
 
 use crate::TrainConfig;
+use inkstone_model::run_log::RunLine;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -80,7 +81,8 @@ impl RunDir {
     }
 
     /// Appends one record to `metrics.jsonl`.
-    pub fn log(&mut self, record: &serde_json::Value) -> std::io::Result<()> {
+    pub fn log(&mut self, record: &RunLine) -> std::io::Result<()> {
+        let record = serde_json::to_string(record).map_err(std::io::Error::other)?;
         writeln!(self.metrics, "{record}")?;
         self.metrics.flush()
     }

@@ -17,6 +17,7 @@ use burn::tensor::ElementConversion;
 use burn::tensor::{Int, Tensor};
 use inkstone_data::packed::{permutation, PackedSet, PreparedSet};
 use inkstone_data::{Charset, Recipe};
+use inkstone_model::run_log::{EpochRecord, RunLine, StepRecord};
 use inkstone_model::{Bundle, BundleError, ModelSpec, Network, Precision, Provenance};
 use serde_json::json;
 use std::path::Path;
@@ -418,16 +419,15 @@ fn log_step(
     scaler: Option<&LossScaler>,
 ) -> Result<(), TrainError> {
     let w = std::mem::take(window);
-    let mut record = json!({
-        "kind": "step", "epoch": epoch, "step": global_step, "lr": lr,
-        "loss": w.loss_sum / w.seen.max(1) as f64,
-        "accuracy": w.correct as f64 / w.seen.max(1) as f64,
+    let record = RunLine::Step(StepRecord {
+        step: global_step,
+        epoch,
+        lr,
+        loss: w.loss_sum / w.seen.max(1) as f64,
+        accuracy: w.correct as f64 / w.seen.max(1) as f64,
+        loss_scale: scaler.map(|s| s.scale as f64),
+        skipped_steps: scaler.map(|s| s.skipped as u64),
     });
-    // fp16: the loss scale and the overflowed steps so far, as one would watch GradScaler's.
-    if let Some(scaler) = scaler {
-        record["loss_scale"] = json!(scaler.scale);
-        record["skipped_steps"] = json!(scaler.skipped);
-    }
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
         source,
@@ -435,20 +435,30 @@ fn log_step(
 }
 
 fn log_epoch(run: &mut RunDir, r: &EpochReport) -> Result<(), TrainError> {
-    let mut record = json!({
-        "kind": "epoch", "epoch": r.epoch, "train_loss": r.train_loss, "train_accuracy": r.train_accuracy,
-        "test_loss": r.test.loss, "test_top1": r.test.top1, "test_top5": r.test.top5,
-        "test_top10": r.test.top10, "images_per_sec": r.images_per_sec, "seconds": r.seconds,
+    let real = |pick: fn(&Evaluation) -> f64| r.real.as_ref().map_or(f64::NAN, |(_, e)| pick(e));
+    let record = RunLine::Epoch(EpochRecord {
+        epoch: r.epoch,
+        train_loss: r.train_loss,
+        train_accuracy: r.train_accuracy,
+        test_loss: r.test.loss,
+        test_top1: r.test.top1,
+        test_top5: r.test.top5,
+        test_top10: r.test.top10,
+        images_per_sec: r.images_per_sec,
+        seconds: r.seconds,
+        real_data: r.real.as_ref().map(|(name, _)| name.clone()),
+        real_top1: real(|e| e.top1),
+        real_top5: real(|e| e.top5),
+        real_top10: real(|e| e.top10),
     });
-    add_real(&mut record, r);
     run.log(&record).map_err(|source| TrainError::Io {
         path: run.path.join("metrics.jsonl"),
         source,
     })
 }
 
-/// Adds the epoch's real-handwriting figures, when it has them, to a metrics object (the
-/// `metrics.jsonl` line and the bundle's metrics): the figure that says how the model reads
+/// Adds the epoch's real-handwriting figures, when it has them, to the bundle's metrics (as
+/// the `metrics.jsonl` line has them): the figure that says how the model reads
 /// people, beside the often synthetic test split.
 fn add_real(metrics: &mut serde_json::Value, r: &EpochReport) {
     if let Some((name, real)) = &r.real {

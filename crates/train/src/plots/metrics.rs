@@ -1,43 +1,9 @@
 //! Reading `metrics.jsonl` back: the plots and reports draw what the run recorded, and a run
 //! that crashed mid-write leaves a torn last line that must not stop them.
 
-use serde::{Deserialize, Deserializer};
+pub use inkstone_model::run_log::{EpochRecord, StepRecord};
+use serde::Deserialize;
 use std::path::Path;
-
-/// One `{"kind":"epoch",…}` line of `metrics.jsonl`. Rates are fractions (0.97, not 97).
-/// A value the trainer could not write as a number (a diverged loss is NaN, which JSON
-/// writes as `null`) reads as NaN, so the rest of the line is kept.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub train_loss: f64,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub train_accuracy: f64,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub test_loss: f64,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub test_top1: f64,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub test_top5: f64,
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub test_top10: f64,
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub images_per_sec: f64,
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub seconds: f64,
-    /// Top-1 on the run's real-handwriting set (`--real-test`); NaN when it has none.
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub real_top1: f64,
-}
-
-fn nan() -> f64 {
-    f64::NAN
-}
-
-fn number_or_nan<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-}
 
 /// Epoch records of a `metrics.jsonl`, and how many lines were skipped because they are not
 /// valid records (a torn last line after a crash, junk). Lines of other kinds (per-step
@@ -51,17 +17,6 @@ pub fn read_metrics(path: &Path) -> std::io::Result<(Vec<EpochRecord>, usize)> {
     let bytes = std::fs::read(path)?;
     // A write torn inside a multi-byte character must spoil only its own line.
     Ok(parse_metrics(&String::from_utf8_lossy(&bytes)))
-}
-
-/// A `{"kind":"step",…}` line: the loss and accuracy of the steps since the previous one.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
-pub struct StepRecord {
-    /// Global step (1-based, counted over the whole run).
-    pub step: usize,
-    #[serde(deserialize_with = "number_or_nan")]
-    pub loss: f64,
-    #[serde(default = "nan", deserialize_with = "number_or_nan")]
-    pub accuracy: f64,
 }
 
 /// The step records of a `metrics.jsonl`'s text, in step order; where a resumed run repeated
@@ -131,8 +86,12 @@ mod tests {
             steps[1],
             StepRecord {
                 step: 20,
+                epoch: 1,
+                lr: 0.1,
                 loss: 1.4,
-                accuracy: 0.3
+                accuracy: 0.3,
+                loss_scale: None,
+                skipped_steps: None,
             }
         );
         assert!(steps[2].loss.is_nan());
