@@ -216,7 +216,7 @@ fn parse_strokes(record: &[u8]) -> Result<Vec<Stroke>, String> {
             strokes.len()
         ));
     }
-    validate(&strokes)?;
+    validate(&strokes).map_err(|e| e.to_string())?;
     Ok(strokes)
 }
 
@@ -290,7 +290,7 @@ impl<W: Write> PotWriter<W> {
 }
 
 fn encode_record(tag: [u8; 4], strokes: &[Stroke]) -> Result<Vec<u8>, String> {
-    validate(strokes)?;
+    validate(strokes).map_err(|e| e.to_string())?;
     let points: usize = strokes.iter().map(Vec::len).sum();
     let len = HEADER + 4 * (points + strokes.len() + 1);
     let size = u16::try_from(len)

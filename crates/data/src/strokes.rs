@@ -18,20 +18,34 @@ pub const MAX_COORDINATE: f32 = 1.0e6;
 /// wide in its 20 px box.
 pub const DEFAULT_PEN: f32 = 0.06;
 
-/// Checks a drawing against the limits above; the message names the first offending point.
-pub fn validate(strokes: &[Stroke]) -> Result<(), String> {
+/// Why a drawing is refused; the message names the first offending point.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StrokesError {
+    #[error("no points: draw something first")]
+    Empty,
+    #[error("{0} strokes is over the limit of {MAX_STROKES}")]
+    TooManyStrokes(usize),
+    #[error("{0} points is over the limit of {MAX_POINTS}")]
+    TooManyPoints(usize),
+    #[error("stroke {stroke} point {index} is {point:?}: coordinates must be finite numbers within ±{MAX_COORDINATE}")]
+    BadPoint {
+        stroke: usize,
+        index: usize,
+        point: [f32; 2],
+    },
+}
+
+/// Checks a drawing against the limits above.
+pub fn validate(strokes: &[Stroke]) -> Result<(), StrokesError> {
     if strokes.iter().all(|s| s.is_empty()) {
-        return Err("no points: draw something first".into());
+        return Err(StrokesError::Empty);
     }
     if strokes.len() > MAX_STROKES {
-        return Err(format!(
-            "{} strokes is over the limit of {MAX_STROKES}",
-            strokes.len()
-        ));
+        return Err(StrokesError::TooManyStrokes(strokes.len()));
     }
     let points: usize = strokes.iter().map(Vec::len).sum();
     if points > MAX_POINTS {
-        return Err(format!("{points} points is over the limit of {MAX_POINTS}"));
+        return Err(StrokesError::TooManyPoints(points));
     }
     for (s, stroke) in strokes.iter().enumerate() {
         for (p, point) in stroke.iter().enumerate() {
@@ -39,9 +53,11 @@ pub fn validate(strokes: &[Stroke]) -> Result<(), String> {
                 .iter()
                 .any(|v| !v.is_finite() || v.abs() > MAX_COORDINATE)
             {
-                return Err(format!(
-                    "stroke {s} point {p} is {point:?}: coordinates must be finite numbers within ±{MAX_COORDINATE}"
-                ));
+                return Err(StrokesError::BadPoint {
+                    stroke: s,
+                    index: p,
+                    point: *point,
+                });
             }
         }
     }
@@ -149,13 +165,23 @@ mod tests {
 
     #[test]
     fn bad_drawings_are_refused_with_the_reason() {
-        assert!(validate(&[]).unwrap_err().contains("no points"));
-        assert!(validate(&[vec![]]).unwrap_err().contains("no points"));
+        assert_eq!(validate(&[]), Err(StrokesError::Empty));
+        assert_eq!(validate(&[vec![]]), Err(StrokesError::Empty));
         let nan = validate(&[vec![[0.0, 0.0], [f32::NAN, 1.0]]]).unwrap_err();
-        assert!(nan.contains("stroke 0 point 1"), "{nan}");
-        assert!(validate(&[vec![[1e30, 0.0]]]).is_err());
+        assert!(nan.to_string().contains("stroke 0 point 1"), "{nan}");
+        assert!(matches!(
+            validate(&[vec![[1e30, 0.0]]]),
+            Err(StrokesError::BadPoint {
+                stroke: 0,
+                index: 0,
+                ..
+            })
+        ));
         let many = vec![vec![[0.0, 0.0]; MAX_POINTS + 1]];
-        assert!(validate(&many).unwrap_err().contains("points"));
+        assert_eq!(
+            validate(&many),
+            Err(StrokesError::TooManyPoints(MAX_POINTS + 1))
+        );
         assert!(validate(&[vec![[0.0, 0.0], [1.0, 2.0]]]).is_ok());
     }
 }
