@@ -78,3 +78,12 @@ pub enum ServeError {
     #[error("the server thread panicked")]
     Panicked,
 }
+
+/// Why one bundle of the registry cannot be served (logged, and listed in `/v1/models`).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadFailure {
+    #[error("{0}")]
+    Bundle(#[from] inkstone_model::BundleError),
+    #[error("{0}")]
+    Compile(#[from] inkstone_model::ModelError),
+}

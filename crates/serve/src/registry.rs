@@ -6,7 +6,7 @@
 //! keeps serving.
 
 use crate::batcher::{BatchConfig, Batcher};
-use crate::error::ServeError;
+use crate::error::{LoadFailure, ServeError};
 use inkstone_model::recognizer::Recognizer;
 use inkstone_model::Bundle;
 use serde::Serialize;
@@ -116,8 +116,8 @@ impl Registry {
             let previous = old.get(&name, Some(version));
             let stamp = match stamp_of(&path) {
                 Ok(stamp) => stamp,
-                Err(message) => {
-                    next.errors.push(error_at(&path, message));
+                Err(e) => {
+                    next.errors.push(error_at(&path, e.to_string()));
                     continue;
                 }
             };
@@ -160,7 +160,8 @@ impl Registry {
                 failed.remove(path);
                 Some(Arc::new(model))
             }
-            Err(message) => {
+            Err(failure) => {
+                let message = failure.to_string();
                 eprintln!("serve: cannot load {}: {message}", path.display());
                 errors.push(error_at(path, message.clone()));
                 failed.insert(path.to_path_buf(), (stamp, message));
@@ -175,8 +176,8 @@ impl Registry {
         version: u64,
         path: &Path,
         stamp: Stamp,
-    ) -> Result<LoadedModel, String> {
-        let bundle = Bundle::load(path).map_err(|e| e.to_string())?;
+    ) -> Result<LoadedModel, LoadFailure> {
+        let bundle = Bundle::load(path)?;
         let recognizer = match self.batch.op_threads {
             Some(n) => Recognizer::with_threads(bundle, n),
             None => {
@@ -185,7 +186,7 @@ impl Registry {
                 Recognizer::with_threads_worth(bundle, share)
             }
         };
-        let recognizer = Arc::new(recognizer.map_err(|e| e.to_string())?);
+        let recognizer = Arc::new(recognizer?);
         let batcher = Batcher::start(
             recognizer.clone(),
             &self.batch,
@@ -280,9 +281,9 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
-fn stamp_of(path: &Path) -> Result<Stamp, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-    Ok((meta.modified().map_err(|e| e.to_string())?, meta.len()))
+fn stamp_of(path: &Path) -> std::io::Result<Stamp> {
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.modified()?, meta.len()))
 }
 
 fn error_at(path: &Path, message: String) -> LoadError {
