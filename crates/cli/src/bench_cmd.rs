@@ -200,12 +200,9 @@ fn run_predict(
     batch: Option<usize>,
     threads: Option<usize>,
 ) -> Result<()> {
-    let loaded = Bundle::load(bundle)?;
-    let recognizer = match threads {
-        Some(n) => Recognizer::with_threads(loaded, n),
-        None => Recognizer::with_threads_worth(loaded, crate::cores()),
-    }
-    .with_context(|| bundle.display().to_string())?;
+    let recognizer =
+        Recognizer::with_threads_or_worth(Bundle::load(bundle)?, threads, crate::cores())
+            .with_context(|| bundle.display().to_string())?;
     let threads = recognizer.threads();
     let bytes = std::fs::read(image)?;
     let (mut decode, mut recipe, mut network) = (Vec::new(), Vec::new(), Vec::new());

@@ -41,11 +41,9 @@ struct Prediction {
 
 pub fn run(args: PredictArgs) -> Result<()> {
     let bundle = Bundle::load(&args.bundle)?;
-    let recognizer = match args.threads {
-        Some(n) => Recognizer::with_threads(bundle, n.into()),
-        None => Recognizer::with_threads_worth(bundle, crate::cores()),
-    }
-    .with_context(|| args.bundle.display().to_string())?;
+    let threads = args.threads.map(usize::from);
+    let recognizer = Recognizer::with_threads_or_worth(bundle, threads, crate::cores())
+        .with_context(|| args.bundle.display().to_string())?;
     if let Some(dir) = &args.save_inputs {
         std::fs::create_dir_all(dir)?;
     }

@@ -83,10 +83,14 @@ impl Recognizer {
         })
     }
 
-    /// [`Recognizer::with_threads`] with as many of `available` threads as pay for this
-    /// network ([`threads_worth`]).
-    pub fn with_threads_worth(bundle: Bundle, available: usize) -> Result<Self, ModelError> {
-        let threads = threads_worth(&bundle.spec, available);
+    /// [`Recognizer::with_threads`] with `threads` where the user chose them, else with as
+    /// many of `available` as pay for this network ([`threads_worth`]).
+    pub fn with_threads_or_worth(
+        bundle: Bundle,
+        threads: Option<usize>,
+        available: usize,
+    ) -> Result<Self, ModelError> {
+        let threads = threads.unwrap_or_else(|| threads_worth(&bundle.spec, available));
         Self::with_threads(bundle, threads)
     }
 

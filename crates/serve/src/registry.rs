@@ -178,15 +178,11 @@ impl Registry {
         stamp: Stamp,
     ) -> Result<LoadedModel, LoadFailure> {
         let bundle = Bundle::load(path)?;
-        let recognizer = match self.batch.op_threads {
-            Some(n) => Recognizer::with_threads(bundle, n),
-            None => {
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                let share = cores.div_ceil(self.batch.threads.max(1));
-                Recognizer::with_threads_worth(bundle, share)
-            }
-        };
-        let recognizer = Arc::new(recognizer?);
+        // Each inference thread's share of the cores.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let share = cores.div_ceil(self.batch.threads.max(1));
+        let recognizer = Recognizer::with_threads_or_worth(bundle, self.batch.op_threads, share)?;
+        let recognizer = Arc::new(recognizer);
         let batcher = Batcher::start(
             recognizer.clone(),
             &self.batch,
