@@ -77,7 +77,7 @@ pub enum BenchCommand {
         batch: Option<usize>,
         /// Threads one network run spreads its matrix products over (as `predict --threads`;
         /// default: all cores for a network large enough to gain from them, else one).
-        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
         threads: Option<u16>,
     },
 }

@@ -133,6 +133,10 @@ fn keep_freed_memory() {
     }
 }
 
+/// Most threads a thread option takes: far past any core count here, and a count in the
+/// tens of thousands made tract's pool take minutes to start (`predict --threads 65535`).
+const MAX_THREADS: i64 = 1024;
+
 /// The cores this process may use (1 where the system cannot say).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())

@@ -37,12 +37,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2.0)]
     batch_wait_ms: f64,
     /// Inference threads per model, each running a batch at a time.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
     threads: u16,
     /// Threads one network run spreads its matrix products over, per inference thread
     /// (default: the cores shared out among the inference threads, for a network large enough
     /// to gain from them, else one).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
     op_threads: Option<u16>,
     /// Inference requests in progress at once; more get 503 with Retry-After.
     #[arg(long, default_value_t = 512)]

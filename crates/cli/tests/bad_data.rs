@@ -174,3 +174,23 @@ fn out_of_range_numbers_are_refused_before_a_run_folder_is_made() {
         assert!(!run.exists(), "{flags:?} made {}", run.display());
     }
 }
+
+#[test]
+fn thread_counts_out_of_range_are_refused_naming_the_flag() {
+    let cases: [&[&str]; 4] = [
+        &["predict", "no.inkstone", "x.png", "--threads", "0"],
+        &["predict", "no.inkstone", "x.png", "--threads", "65535"],
+        &["serve", "--op-threads", "2000"],
+        &["bench", "predict", "no.inkstone", "x.png", "--threads", "0"],
+    ];
+    for args in cases {
+        let out = inkstone(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("threads") && err.contains("1..=1024"),
+            "{args:?}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}
