@@ -4,8 +4,8 @@
 //! open it.
 
 use crate::network::Network;
+use crate::parts::TensorSlot;
 use crate::spec::ModelSpec;
-use crate::summary::Summary;
 use crate::weights::{NamedTensor, WeightMap};
 use burn::tensor::backend::Backend;
 use inkstone_data::{Charset, Recipe};
@@ -124,19 +124,13 @@ impl Bundle {
             path: self.origin.clone(),
             detail,
         };
-        let params = Summary::of(&self.spec)
-            .map_err(|e| mismatch(e.to_string()))?
-            .params();
-        // Every parameter is one of the tensors, so a spec needing more values than they hold
-        // is refused here, before building the network would allocate all of them.
-        let values: usize = self.weights.values().map(|t| t.values.len()).sum();
-        if params > values {
-            return Err(mismatch(format!(
-                "weights do not match the spec `{}`: it has {params} parameters, the tensors \
-                 hold only {values} values",
+        let expected = self.spec.tensors().map_err(|e| mismatch(e.to_string()))?;
+        self.check_tensors(&expected).map_err(|detail| {
+            mismatch(format!(
+                "weights do not match the spec `{}`: {detail}",
                 self.spec.name
-            )));
-        }
+            ))
+        })?;
         if self.charset.len() != self.spec.classes {
             return Err(mismatch(format!(
                 "charset `{}` has {} classes, the model {}",
@@ -158,9 +152,39 @@ impl Bundle {
                 "recipe's stroke_pen {pen} is outside 0.001..0.5 (a fraction of a drawing's size)"
             )));
         }
-        // Build on the CPU reference backend once, which checks every tensor name and shape.
-        self.network::<burn::backend::Flex>(&Default::default())
-            .map(|_| ())
+        Ok(())
+    }
+
+    /// Every tensor the spec needs is present with its shape and values, and no other.
+    fn check_tensors(&self, expected: &[TensorSlot]) -> Result<(), String> {
+        for slot in expected {
+            let t = self
+                .weights
+                .get(&slot.name)
+                .ok_or_else(|| format!("tensor `{}` is missing", slot.name))?;
+            if t.shape != slot.shape {
+                return Err(format!(
+                    "tensor `{}` has shape {:?}, the spec needs {:?}",
+                    slot.name, t.shape, slot.shape
+                ));
+            }
+            if Some(t.values.len()) != slot.elements() {
+                return Err(format!(
+                    "tensor `{}` holds {} values for shape {:?}",
+                    slot.name,
+                    t.values.len(),
+                    t.shape
+                ));
+            }
+        }
+        if expected.len() != self.weights.len() {
+            let names: std::collections::HashSet<&str> =
+                expected.iter().map(|t| t.name.as_str()).collect();
+            if let Some(extra) = self.weights.keys().find(|k| !names.contains(k.as_str())) {
+                return Err(format!("tensor `{extra}` does not belong to this spec"));
+            }
+        }
+        Ok(())
     }
 
     /// Writes the bundle atomically: a temporary file in the same folder, synced, then renamed

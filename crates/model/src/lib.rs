@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod error;
 pub mod network;
 pub mod onnx;
+pub mod parts;
 pub mod precision;
 pub mod recognizer;
 pub mod run_log;

@@ -1,6 +1,7 @@
 //! The Burn module built from a [`ModelSpec`]: one enum variant per layer kind, generic over
 //! the backend, so the same network trains on the CPU (Flex) and on CUDA.
 
+use crate::parts::{ConvPart, ResidualParts};
 use crate::spec::{Layer, ModelSpec, Shape, SpecError};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -87,40 +88,19 @@ impl<B: Backend> Network<B> {
     }
 }
 
-fn channels(shape: Shape) -> usize {
-    match shape {
-        Shape::Map { c, .. } => c,
-        Shape::Flat(n) => n,
-    }
-}
-
-fn conv<B: Backend>(
-    cin: usize,
-    cout: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    bias: bool,
-    device: &B::Device,
-) -> Conv2d<B> {
-    Conv2dConfig::new([cin, cout], [k, k])
-        .with_stride([stride, stride])
+fn conv<B: Backend>(part: ConvPart, device: &B::Device) -> Conv2d<B> {
+    let pad = part.padding;
+    Conv2dConfig::new([part.cin, part.cout], [part.kernel, part.kernel])
+        .with_stride([part.stride, part.stride])
         .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
-        .with_bias(bias)
+        .with_bias(part.bias)
         .init(device)
 }
 
 impl<B: Backend> LayerModule<B> {
     fn new(layer: &Layer, input: Shape, device: &B::Device) -> Self {
-        let cin = channels(input);
+        let cin = input.channels();
         match *layer {
-            Layer::Conv {
-                out,
-                kernel,
-                stride,
-                padding,
-                bias,
-            } => LayerModule::Conv(conv(cin, out, kernel, stride, padding, bias, device)),
             Layer::BatchNorm => LayerModule::BatchNorm(BatchNormConfig::new(cin).init(device)),
             Layer::Relu => LayerModule::Relu(Relu::new()),
             Layer::MaxPool {
@@ -141,16 +121,13 @@ impl<B: Backend> LayerModule<B> {
             Layer::Flatten => LayerModule::Flatten(Flatten { start_dim: 1 }),
             Layer::Dropout { p } => LayerModule::Dropout(DropoutConfig::new(p).init()),
             Layer::Linear { out } => LayerModule::Linear(LinearConfig::new(cin, out).init(device)),
-            Layer::Residual { out, stride } => LayerModule::Residual(BasicBlock {
-                conv1: conv(cin, out, 3, stride, 1, false, device),
-                bn1: BatchNormConfig::new(out).init(device),
-                conv2: conv(out, out, 3, 1, 1, false, device),
-                bn2: BatchNormConfig::new(out).init(device),
-                down: (stride != 1 || cin != out).then(|| Downsample {
-                    conv: conv(cin, out, 1, stride, 0, false, device),
-                    bn: BatchNormConfig::new(out).init(device),
-                }),
-            }),
+            Layer::Conv { .. } => {
+                LayerModule::Conv(conv(layer.conv_part(input).expect("a conv layer"), device))
+            }
+            Layer::Residual { out, stride } => LayerModule::Residual(BasicBlock::new(
+                ResidualParts::new(cin, out, stride),
+                device,
+            )),
         }
     }
 
@@ -175,6 +152,20 @@ impl<B: Backend> LayerModule<B> {
 }
 
 impl<B: Backend> BasicBlock<B> {
+    fn new(parts: ResidualParts, device: &B::Device) -> Self {
+        let bn = |part: ConvPart| BatchNormConfig::new(part.cout).init(device);
+        BasicBlock {
+            conv1: conv(parts.conv1, device),
+            bn1: bn(parts.conv1),
+            conv2: conv(parts.conv2, device),
+            bn2: bn(parts.conv2),
+            down: parts.down.map(|part| Downsample {
+                conv: conv(part, device),
+                bn: bn(part),
+            }),
+        }
+    }
+
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = match &self.down {
             Some(d) => d.bn.forward(d.conv.forward(x.clone())),

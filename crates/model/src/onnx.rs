@@ -6,6 +6,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::ModelError;
+use crate::parts::{ConvPart, ResidualParts};
 use crate::spec::SpecError;
 use crate::spec::{Layer, Shape};
 use crate::weights::WeightMap;
@@ -187,22 +188,16 @@ impl GraphBuilder {
         Ok(name.to_string())
     }
 
-    fn conv(
-        &mut self,
-        p: &str,
-        x: String,
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-    ) -> Result<String, String> {
+    fn conv(&mut self, p: &str, x: String, part: ConvPart) -> Result<String, String> {
         let mut inputs = vec![x, self.weight(&format!("{p}.weight"))?];
-        if self.weights.contains_key(&format!("{p}.bias")) {
+        if part.bias {
             inputs.push(self.weight(&format!("{p}.bias"))?);
         }
+        let (k, s, pad) = (part.kernel, part.stride, part.padding);
         let attrs = vec![
-            ints("kernel_shape", &[kernel, kernel]),
-            ints("strides", &[stride, stride]),
-            ints("pads", &[pad, pad, pad, pad]),
+            ints("kernel_shape", &[k, k]),
+            ints("strides", &[s, s]),
+            ints("pads", &[pad; 4]),
             ints("dilations", &[1, 1]),
             int("group", 1),
         ];
@@ -224,17 +219,9 @@ impl GraphBuilder {
     }
 
     fn layer(&mut self, p: &str, layer: &Layer, input: Shape, x: String) -> Result<String, String> {
-        let in_channels = match input {
-            Shape::Map { c, .. } => c,
-            Shape::Flat(n) => n,
-        };
+        let cin = input.channels();
         Ok(match *layer {
-            Layer::Conv {
-                kernel,
-                stride,
-                padding,
-                ..
-            } => self.conv(p, x, kernel, stride, padding)?,
+            Layer::Conv { .. } => self.conv(p, x, layer.conv_part(input).expect("a conv layer"))?,
             Layer::BatchNorm => self.batch_norm(p, x)?,
             Layer::Relu => self.node(p, "Relu", vec![x], vec![]),
             Layer::MaxPool {
@@ -264,16 +251,18 @@ impl GraphBuilder {
                 self.node(p, "Gemm", inputs, vec![int("transB", 1)])
             }
             Layer::Residual { out, stride } => {
-                let y = self.conv(&format!("{p}.conv1"), x.clone(), 3, stride, 1)?;
+                let block = ResidualParts::new(cin, out, stride);
+                let y = self.conv(&format!("{p}.conv1"), x.clone(), block.conv1)?;
                 let y = self.batch_norm(&format!("{p}.bn1"), y)?;
                 let y = self.node(&format!("{p}.relu1"), "Relu", vec![y], vec![]);
-                let y = self.conv(&format!("{p}.conv2"), y, 3, 1, 1)?;
+                let y = self.conv(&format!("{p}.conv2"), y, block.conv2)?;
                 let y = self.batch_norm(&format!("{p}.bn2"), y)?;
-                let identity = if stride != 1 || in_channels != out {
-                    let d = self.conv(&format!("{p}.down.conv"), x, 1, stride, 0)?;
-                    self.batch_norm(&format!("{p}.down.bn"), d)?
-                } else {
-                    x
+                let identity = match block.down {
+                    Some(down) => {
+                        let d = self.conv(&format!("{p}.down.conv"), x, down)?;
+                        self.batch_norm(&format!("{p}.down.bn"), d)?
+                    }
+                    None => x,
                 };
                 let sum = self.node(&format!("{p}.add"), "Add", vec![y, identity], vec![]);
                 self.node(&format!("{p}.relu"), "Relu", vec![sum], vec![])

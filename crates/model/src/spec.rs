@@ -87,6 +87,14 @@ impl Shape {
             Shape::Flat(n) => Some(n),
         }
     }
+
+    /// Channels of a feature map, or the length of a flat vector (a linear layer's input).
+    pub fn channels(self) -> usize {
+        match self {
+            Shape::Map { c, .. } => c,
+            Shape::Flat(n) => n,
+        }
+    }
 }
 
 impl fmt::Display for Shape {
@@ -226,38 +234,6 @@ impl Layer {
             Layer::Relu | Layer::Dropout { .. } => input,
         })
     }
-
-    /// Trainable parameters of this layer between `input` and `output` (the shapes
-    /// [`ModelSpec::shapes`] gives); `None` when the count overflows.
-    pub fn params(&self, input: Shape, output: Shape) -> Option<usize> {
-        let channels = |shape: Shape| match shape {
-            Shape::Map { c, .. } => c,
-            Shape::Flat(n) => n,
-        };
-        let (cin, cout) = (channels(input), channels(output));
-        let conv = |cin: usize, cout: usize, k: usize| {
-            cin.checked_mul(cout)?.checked_mul(k)?.checked_mul(k)
-        };
-        match *self {
-            Layer::Conv { kernel, bias, .. } => {
-                conv(cin, cout, kernel)?.checked_add(if bias { cout } else { 0 })
-            }
-            Layer::BatchNorm => cin.checked_mul(2),
-            Layer::Linear { out } => cin.checked_mul(out)?.checked_add(out),
-            Layer::Residual { stride, .. } => {
-                let mut p = conv(cin, cout, 3)?
-                    .checked_add(conv(cout, cout, 3)?)?
-                    .checked_add(cout.checked_mul(4)?)?;
-                if stride != 1 || cin != cout {
-                    p = p
-                        .checked_add(conv(cin, cout, 1)?)?
-                        .checked_add(cout.checked_mul(2)?)?;
-                }
-                Some(p)
-            }
-            _ => Some(0),
-        }
-    }
 }
 
 impl ModelSpec {
@@ -313,7 +289,7 @@ impl ModelSpec {
                 )));
             }
             params = layer
-                .params(shape, output)
+                .params(shape)
                 .and_then(|p| p.checked_add(params))
                 .filter(|&p| p <= MAX_PARAMS)
                 .ok_or_else(|| {

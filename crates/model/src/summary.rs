@@ -57,13 +57,6 @@ impl Summary {
     }
 }
 
-fn channels(shape: Shape) -> usize {
-    match shape {
-        Shape::Map { c, .. } => c,
-        Shape::Flat(n) => n,
-    }
-}
-
 fn area(shape: Shape) -> u64 {
     match shape {
         Shape::Map { h, w, .. } => (h * w) as u64,
@@ -71,33 +64,21 @@ fn area(shape: Shape) -> u64 {
     }
 }
 
-/// Trainable parameters and FLOPs of one layer.
+/// Trainable parameters and FLOPs of one layer. Every multiply-add comes from a weight
+/// matrix or kernel element applied once per output position.
 fn cost(layer: &Layer, input: Shape, output: Shape) -> (usize, u64) {
-    let (cin, cout) = (channels(input), channels(output));
-    let conv = |cin: usize, cout: usize, k: usize| {
-        let macs = (cin * cout * k * k) as u64 * area(output);
-        (cin * cout * k * k, 2 * macs)
-    };
-    match *layer {
-        Layer::Conv { kernel, bias, .. } => {
-            let (p, f) = conv(cin, cout, kernel);
-            (p + if bias { cout } else { 0 }, f)
-        }
-        Layer::BatchNorm => (2 * cin, 0),
-        Layer::Linear { out } => (cin * out + out, 2 * (cin * out) as u64),
-        Layer::Residual { stride, .. } => {
-            let (p1, f1) = conv(cin, cout, 3);
-            let (p2, f2) = conv(cout, cout, 3);
-            let (pd, fd) = if stride != 1 || cin != cout {
-                let (p, f) = conv(cin, cout, 1);
-                (p + 2 * cout, f)
-            } else {
-                (0, 0)
-            };
-            (p1 + p2 + 4 * cout + pd, f1 + f2 + fd)
-        }
-        _ => (0, 0),
-    }
+    let tensors = layer.tensors(input);
+    let params = tensors
+        .iter()
+        .filter(|t| t.trainable)
+        .map(|t| t.shape.iter().product::<usize>())
+        .sum();
+    let macs: u64 = tensors
+        .iter()
+        .filter(|t| t.trainable && t.shape.len() >= 2)
+        .map(|t| t.shape.iter().product::<usize>() as u64 * area(output))
+        .sum();
+    (params, 2 * macs)
 }
 
 fn describe(layer: &Layer) -> String {
