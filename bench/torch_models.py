@@ -27,8 +27,8 @@ class DigitCNN(nn.Module):
 class CharCNN(nn.Module):
     def __init__(s, classes=3755, side=32):
         super().__init__(); L=[]; i=1
-        for o in [32,64,128]: L += [*conv_bn_relu(i,o), *conv_bn_relu(o,o), nn.MaxPool2d(2)]; i=o
-        s.f=nn.Sequential(*L, nn.Flatten(), nn.Dropout(0.2), nn.Linear(128*(side//8)**2, classes))
+        for o in [32,64,128,256]: L += ([nn.MaxPool2d(2)] if i>1 else []) + [*conv_bn_relu(i,o), *conv_bn_relu(o,o)]; i=o
+        s.f=nn.Sequential(*L, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(256, classes))
     def forward(s,x): return s.f(x)
 
 

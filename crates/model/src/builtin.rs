@@ -126,18 +126,27 @@ fn digit_cnn(classes: usize) -> Vec<Layer> {
     layers
 }
 
-/// A CPU-sized network for thousands of character classes on 32–64 px input: three
-/// conv-BN-ReLU pairs with pooling (32, 64, 128 channels) and a linear classifier straight
-/// from the pooled maps. The digit CNN's 256-unit bottleneck with dropout 0.5 stalls at
-/// chance for 3 755 classes (measured: 700 steps without leaving ln 3755).
+/// A CPU-sized network for thousands of character classes on 32–64 px input: four stages
+/// of two conv-BN-ReLU pairs (32, 64, 128, 256 channels; pooling between them), global
+/// average pooling, and a linear classifier. The pooled head reads a stroke the same wherever
+/// the writer put it. On a 495-class proxy (the 15 numerals, the 180 GB2312 level-1
+/// characters of ≤ 4 strokes, 300 others; synthetic writers, 30 a class, 4 epochs, seed 1),
+/// Chinese MNIST `:train` (real, 80 writers) read 72.69% after epoch 3 and 69.55% after
+/// epoch 4, against 65.71% and 68.63% for three stages flattened into the classifier (the
+/// earlier charcnn), which fitted the synthetic writers better (98.59% against 96.36%). The
+/// 3 755-class head is 1 M parameters instead of 7.7 M. (The digit CNN's 256-unit bottleneck
+/// with dropout 0.5 stalls at chance for 3 755 classes: 700 steps without leaving ln 3755.)
 fn char_cnn(classes: usize) -> Vec<Layer> {
     let mut layers = Vec::new();
-    for out in [32, 64, 128] {
+    for out in [32, 64, 128, 256] {
+        if out > 32 {
+            layers.push(pool());
+        }
         layers.extend(conv_bn_relu(out, 3, 1, 1));
         layers.extend(conv_bn_relu(out, 3, 1, 1));
-        layers.push(pool());
     }
     layers.extend([
+        Layer::GlobalAvgPool,
         Layer::Flatten,
         Layer::Dropout { p: 0.2 },
         Layer::Linear { out: classes },

@@ -39,7 +39,8 @@ pub struct Recognizer {
 /// Work per image (FLOPs, a multiply-add as 2) from which spreading one network run over
 /// threads pays. Measured (`inkstone bench predict BUNDLE seven.png --threads 1|2`, untrained
 /// models, 2 cores, network time): LeNet-5 (0.8 MFLOPs) 68 µs on one thread, 170 µs on two;
-/// digit CNN (38 MFLOPs) 0.82 ms, 1.15 ms; charcnn 32 px (91 MFLOPs) 3.3 ms, 2.0 ms;
+/// digit CNN (38 MFLOPs) 0.82 ms, 1.15 ms; the earlier (flattened) charcnn 32 px (91 MFLOPs)
+/// 3.3 ms, 2.0 ms;
 /// ResNet-18-64 (4.4 GFLOPs) 63 ms, 36 ms.
 pub const PARALLEL_FLOPS: u64 = 64_000_000;
 
