@@ -67,16 +67,14 @@ fn area(shape: Shape) -> u64 {
 /// Trainable parameters and FLOPs of one layer. Every multiply-add comes from a weight
 /// matrix or kernel element applied once per output position.
 fn cost(layer: &Layer, input: Shape, output: Shape) -> (usize, u64) {
-    let tensors = layer.tensors(input);
-    let params = tensors
-        .iter()
-        .filter(|t| t.trainable)
-        .map(|t| t.shape.iter().product::<usize>())
-        .sum();
-    let macs: u64 = tensors
+    // `ModelSpec::shapes` has accepted the spec, which bounds every count.
+    let bounded = "counts bounded by ModelSpec::shapes";
+    let params = layer.params(input).expect(bounded);
+    let macs: u64 = layer
+        .tensors(input)
         .iter()
         .filter(|t| t.trainable && t.shape.len() >= 2)
-        .map(|t| t.shape.iter().product::<usize>() as u64 * area(output))
+        .map(|t| t.elements().expect(bounded) as u64 * area(output))
         .sum();
     (params, 2 * macs)
 }
