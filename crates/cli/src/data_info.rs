@@ -52,7 +52,7 @@ pub fn run(args: InfoArgs) -> Result<()> {
         .iter()
         .map(|&split| dataset::load(&args.source, split, &labels))
         .collect::<Result<Vec<_>>>()?;
-    let charset = dataset::charset_of(&parts[0].0).clone();
+    let charset = parts[0].0.charset().clone();
     // Every sample of every part, as (part, index in it).
     let mut samples: Vec<(usize, usize)> = Vec::new();
     let mut labels_of: Vec<u32> = Vec::new();

@@ -42,7 +42,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         skip_unknown: args.skip_unknown,
     };
     let (loaded, name) = dataset::load(&args.data, Split::Test, &labels)?;
-    let data_charset = dataset::charset_of(&loaded);
+    let data_charset = loaded.charset();
     if data_charset.symbols != bundle.charset.symbols {
         anyhow::bail!(
             "{}: model classes ({}) differ from the data's ({})",

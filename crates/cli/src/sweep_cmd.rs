@@ -14,7 +14,7 @@ use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
 use inkstone_data::atomic::write_atomically;
-use inkstone_train::checkpoint;
+use inkstone_train::checkpoint::{self, RunState};
 use inkstone_train::plots::read_metrics;
 use inkstone_train::report::compare::Comparison;
 use inkstone_train::sweep::{known_keys, Grid, PlannedRun};
@@ -191,8 +191,8 @@ fn run_one(exe: &Path, planned: &PlannedRun, out: &Path, device: &DeviceChoice) 
     let mut command = Command::new(exe);
     command.arg("train");
     if dir.join("config.json").exists() {
-        match checkpoint::peek(&dir) {
-            Ok(Some(at)) if at.finished(planned.config.epochs) => return Outcome::DoneEarlier,
+        match checkpoint::state(&dir, planned.config.epochs) {
+            Ok(RunState::Finished) => return Outcome::DoneEarlier,
             Ok(_) => {}
             Err(e) => return failed(e.to_string()),
         }

@@ -1,21 +1,17 @@
 //! `inkstone train`.
 
-use crate::dataset;
 use crate::device::DeviceChoice;
 use crate::progress::TrainProgress;
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_data::packed::{PackedSet, PreparedSet};
-use inkstone_data::source::Loaded;
-use inkstone_data::synth::SynthSet;
-use inkstone_data::Split;
-use inkstone_data::{Charset, Recipe};
-use inkstone_model::{ModelSpec, Precision};
+use inkstone_data::open as dataset;
+use inkstone_data::Recipe;
+use inkstone_model::Precision;
+use inkstone_train::checkpoint::{self, RunState};
 use inkstone_train::optimizer::OptimizerKind;
 use inkstone_train::schedule::ScheduleKind;
-use inkstone_train::trainer::TrainJob;
-use inkstone_train::{RunDir, TrainConfig};
-use std::path::{Path, PathBuf};
+use inkstone_train::{PreparedJob, RunDir, TrainConfig};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -251,42 +247,6 @@ impl TrainArgs {
     }
 }
 
-/// Writers per class in the held-out test set of a synthetic run without `--test-data`.
-const SYNTH_TEST_PER_CLASS: usize = 2;
-
-/// The training samples: a prepared (packed) set, or a synthesiser writing afresh per epoch.
-enum TrainSet {
-    Packed(PackedSet),
-    Synth(SynthSet),
-}
-
-impl TrainSet {
-    fn as_prepared(&self) -> &dyn PreparedSet {
-        match self {
-            TrainSet::Packed(set) => set,
-            TrainSet::Synth(set) => set,
-        }
-    }
-}
-
-/// A model whose pooling cannot take the input side is refused with the smallest side it can.
-fn check_input_side(spec: &ModelSpec, model: &str, side: usize) -> Result<()> {
-    let Err(why) = spec.shapes() else {
-        return Ok(());
-    };
-    let fits = |s: usize| {
-        let mut spec = spec.clone();
-        spec.input = [spec.input[0], s, s];
-        spec.shapes().is_ok()
-    };
-    match (side + 1..=1024).find(|&s| fits(s)) {
-        Some(least) => anyhow::bail!(
-            "--input {side}: too small for {model}, which needs at least {least} ({why})"
-        ),
-        None => Err(why.into()),
-    }
-}
-
 pub fn run(args: TrainArgs) -> Result<()> {
     // A device that cannot run is reported before a run folder is made.
     let devices = if args.devices.is_empty() {
@@ -300,27 +260,31 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let (config, resumed, has_checkpoint) = match &args.resume {
         Some(dir) => {
             let (run, config) = RunDir::resume(dir)?;
-            let checkpoint = inkstone_train::checkpoint::peek(dir)?;
-            if let Some(at) = &checkpoint {
-                if at.finished(config.epochs) {
+            let has_checkpoint = match checkpoint::state(dir, config.epochs)? {
+                RunState::Finished => {
                     // Not a failure: the run is complete.
                     let done = inkstone_train::TrainError::Finished(config.epochs);
                     println!("{}: {done}", dir.display());
                     return Ok(());
                 }
-                eprintln!(
-                    "resuming {} at epoch {}, step {}",
-                    dir.display(),
-                    at.epoch,
-                    at.step
-                );
-            } else {
-                eprintln!(
-                    "resuming {}: no checkpoint yet, from the start",
-                    dir.display()
-                );
-            }
-            (config, Some(run), checkpoint.is_some())
+                RunState::Stopped(at) => {
+                    eprintln!(
+                        "resuming {} at epoch {}, step {}",
+                        dir.display(),
+                        at.epoch,
+                        at.step
+                    );
+                    true
+                }
+                RunState::Fresh => {
+                    eprintln!(
+                        "resuming {}: no checkpoint yet, from the start",
+                        dir.display()
+                    );
+                    false
+                }
+            };
+            (config, Some(run), has_checkpoint)
         }
         None => (args.config()?, None, false),
     };
@@ -353,143 +317,36 @@ pub fn run_job(
     devices: &[DeviceChoice],
     out: Option<PathBuf>,
 ) -> Result<JobDone> {
-    let labels = dataset::label_options(config.charset.as_deref(), config.skip_unknown)?;
     let started = std::time::Instant::now();
-    let side = inkstone_model::builtin::default_side(&config.model) as u32;
-    let (train, train_name, test, test_name, recipe, charset) =
-        match dataset::synth_charset(&config.data) {
-            Some(name) => {
-                let synth = config.synth.clone().unwrap_or_default();
-                let charset = Charset::resolve(name)?;
-                let recipe = config
-                    .recipe
-                    .clone()
-                    .unwrap_or_else(|| dataset::default_recipe(&charset, side));
-                let set = dataset::synth_set(
-                    &config.data,
-                    &synth,
-                    charset.clone(),
-                    &recipe,
-                    config.seed,
-                )?;
-                let (test, test_name) = match &config.test_data {
-                    Some(arg) => {
-                        let (loaded, name) = dataset::load(arg, Split::Test, &labels)?;
-                        (dataset::prepare(loaded, &recipe, &name)?, name)
-                    }
-                    None => {
-                        let name = format!("{} (held-out writers)", config.data);
-                        (set.held_out(SYNTH_TEST_PER_CLASS, &name), name)
-                    }
-                };
-                (
-                    TrainSet::Synth(set),
-                    config.data.clone(),
-                    test,
-                    test_name,
-                    recipe,
-                    charset,
-                )
-            }
-            None => {
-                let (train_loaded, train_name) =
-                    dataset::load(&config.data, Split::Train, &labels)?;
-                let test_arg = dataset::test_source(&config.data, config.test_data.as_deref())?;
-                let (test_loaded, test_name) = dataset::load(&test_arg, Split::Test, &labels)?;
-                let charset = dataset::charset_of(&train_loaded).clone();
-                let recipe = match (&config.recipe, &train_loaded) {
-                    (Some(r), _) => r.clone(),
-                    (None, Loaded::Packed(p)) => p.meta.recipe.clone(),
-                    (None, Loaded::Raw(_)) => dataset::default_recipe(&charset, side),
-                };
-                let train = dataset::prepare(train_loaded, &recipe, &train_name)?;
-                let test = dataset::prepare(test_loaded, &recipe, &test_name)?;
-                (
-                    TrainSet::Packed(train),
-                    train_name,
-                    test,
-                    test_name,
-                    recipe,
-                    charset,
-                )
-            }
-        };
-    if test.meta.charset.symbols != charset.symbols {
-        anyhow::bail!(
-            "{test_name}: its classes ({}) differ from the training data's ({})",
-            test.meta.charset.name,
-            charset.name
-        );
-    }
-    // Real handwriting is read with the run's classes: its own labels map onto them.
-    let real = match &config.real_test {
-        Some(arg) => {
-            let real_labels = inkstone_data::source::LabelOptions {
-                charset: Some(charset.clone()),
-                skip_unknown: false,
-            };
-            let (loaded, name) = dataset::load(arg, Split::Test, &real_labels)?;
-            Some((name.clone(), dataset::prepare(loaded, &recipe, &name)?))
-        }
-        None => None,
-    };
-    let spec =
-        inkstone_model::builtin::resolve(&config.model, charset.len(), recipe.input_size as usize)?;
-    check_input_side(&spec, &config.model, recipe.input_size as usize)?;
-    if spec.input != [1, recipe.input_size as usize, recipe.input_size as usize]
-        || spec.classes != charset.len()
-    {
-        anyhow::bail!(
-            "{}: model takes {:?} input with {} classes, the data is 1×{}² with {} classes",
-            config.model,
-            spec.input,
-            spec.classes,
-            recipe.input_size,
-            charset.len()
-        );
+    let prepared = PreparedJob::from_config(config, has_checkpoint)?;
+    for note in &prepared.notes {
+        eprintln!("{note}");
     }
     eprintln!(
-        "data: {train_name} ({} samples) / {test_name} ({}), {} classes ({}), {}² input, \
-         prepared in {:.1}s; model {} ({} parameters)",
-        train.as_prepared().len(),
-        test.len(),
-        charset.len(),
-        charset.name,
-        recipe.input_size,
+        "data: {} ({} samples) / {} ({}), {} classes ({}), {}² input, prepared in {:.1}s; \
+         model {} ({} parameters)",
+        prepared.train_name,
+        prepared.train.as_prepared().len(),
+        prepared.test_name,
+        prepared.test.len(),
+        prepared.charset.len(),
+        prepared.charset.name,
+        prepared.recipe.input_size,
         started.elapsed().as_secs_f64(),
-        spec.name,
-        inkstone_model::Summary::of(&spec)?.params()
+        prepared.spec.name,
+        inkstone_model::Summary::of(&prepared.spec)?.params()
     );
     let out = out.unwrap_or_else(|| {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        PathBuf::from("runs").join(format!("{}-{secs}", spec.name))
+        PathBuf::from("runs").join(format!("{}-{secs}", prepared.spec.name))
     });
-    // `--init` matters only to a run without a checkpoint; it is loaded and checked before a
-    // run folder is made.
-    let init = match &config.init {
-        Some(path) if !has_checkpoint => Some(inkstone_train::trainer::check_init(
-            Path::new(path),
-            &spec,
-            &charset,
-        )?),
-        _ => None,
-    };
     let mut run = match resumed {
         Some(run) => run,
         None => RunDir::create(&out, config)?,
     };
-    let job = TrainJob {
-        config,
-        spec: &spec,
-        recipe: &recipe,
-        charset: &charset,
-        train: train.as_prepared(),
-        test: &test,
-        real: real.as_ref().map(|(name, set)| (name.as_str(), set)),
-        init: init.as_ref(),
-    };
+    let job = prepared.job();
     let mut progress = TrainProgress::new();
     let best = crate::with_train_backend!(devices[0], |B, _device| {
         let devices = devices
@@ -500,7 +357,7 @@ pub fn run_job(
     });
     Ok(JobDone {
         best_top1: best,
-        test_name,
+        test_name: prepared.test_name.clone(),
         best_bundle: run.best_bundle(),
     })
 }

@@ -16,6 +16,7 @@ pub mod idx;
 pub mod image_file;
 pub mod image_folder;
 pub mod mnist;
+pub mod open;
 pub mod packed;
 pub mod photo;
 pub mod pot;

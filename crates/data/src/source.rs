@@ -53,6 +53,16 @@ pub enum Loaded {
     Packed(PackedSet),
 }
 
+impl Loaded {
+    /// The classes the samples are labelled with.
+    pub fn charset(&self) -> &Charset {
+        match self {
+            Loaded::Raw(d) => &d.charset,
+            Loaded::Packed(p) => &p.meta.charset,
+        }
+    }
+}
+
 impl DataSource {
     /// Parses a `--data` argument into a source and the split it names, if any. Only
     /// `:train`/`:test` are split names, so paths with colons still work.

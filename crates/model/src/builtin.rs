@@ -46,6 +46,29 @@ pub fn resolve(model: &str, classes: usize, side: usize) -> Result<ModelSpec, Sp
     })
 }
 
+/// [`resolve`], refusing a side the network's pooling cannot take with the smallest side it
+/// can (a spec file whose own input is too small keeps its own error).
+pub fn resolve_for_input(model: &str, classes: usize, side: usize) -> Result<ModelSpec, SpecError> {
+    let spec = resolve(model, classes, side)?;
+    let Err(why) = spec.shapes() else {
+        return Ok(spec);
+    };
+    let fits = |s: usize| {
+        let mut spec = spec.clone();
+        spec.input = [spec.input[0], s, s];
+        spec.shapes().is_ok()
+    };
+    match (side + 1..=1024).find(|&s| fits(s)) {
+        Some(least) => Err(SpecError::InputTooSmall {
+            model: model.to_string(),
+            side,
+            least,
+            why: Box::new(why),
+        }),
+        None => Err(why),
+    }
+}
+
 /// The input side a built-in was designed for.
 pub fn default_side(name: &str) -> usize {
     match name {

@@ -117,6 +117,13 @@ pub enum SpecError {
     },
     #[error("model spec `{model}`: {detail}")]
     Model { model: String, detail: String },
+    #[error("--input {side}: too small for {model}, which needs at least {least} ({why})")]
+    InputTooSmall {
+        model: String,
+        side: usize,
+        least: usize,
+        why: Box<SpecError>,
+    },
 }
 
 impl Layer {

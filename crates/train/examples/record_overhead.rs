@@ -6,13 +6,9 @@
 //! `cargo run --release -p inkstone-train --example record_overhead`
 
 use burn::backend::{Autodiff, Flex};
-use inkstone_data::packed::PackedSet;
-use inkstone_data::Split;
-use inkstone_data::{embedded, Recipe};
 use inkstone_model::run_log::{EpochRecord, RunLine, StepRecord};
 use inkstone_train::plots::{write_training_plots, LrCurve};
-use inkstone_train::trainer::TrainJob;
-use inkstone_train::{train, RunDir, TrainConfig};
+use inkstone_train::{train, PreparedJob, RunDir, TrainConfig};
 use std::time::Instant;
 
 fn main() {
@@ -56,27 +52,14 @@ fn main() {
     let recording = started.elapsed().as_secs_f64() / epochs as f64;
 
     // One real LeNet-5 epoch on the embedded digits (8 004 samples), scaled to MNIST's 60 000.
-    let recipe = Recipe::mnist();
-    let train_set = PackedSet::prepare(&embedded::load(Split::Train), &recipe, "mnist");
-    let test_set = PackedSet::prepare(&embedded::load(Split::Test), &recipe, "mnist");
     let mut quiet = config.clone();
     quiet.epochs = 1;
-    let spec = inkstone_model::builtin::builtin("lenet5", 10, 28).unwrap();
-    let charset = inkstone_data::Charset::digits();
-    let job = TrainJob {
-        config: &quiet,
-        spec: &spec,
-        recipe: &recipe,
-        charset: &charset,
-        train: &train_set,
-        test: &test_set,
-        real: None,
-        init: None,
-    };
+    let prepared = PreparedJob::from_config(&quiet, false).unwrap();
     let mut run = RunDir::create(&dir.path().join("lenet"), &quiet).unwrap();
     let started = Instant::now();
-    train::<Autodiff<Flex>>(&job, &Default::default(), &mut run, &mut ()).unwrap();
-    let epoch = started.elapsed().as_secs_f64() * 60_000.0 / train_set.len() as f64;
+    train::<Autodiff<Flex>>(&prepared.job(), &Default::default(), &mut run, &mut ()).unwrap();
+    let epoch =
+        started.elapsed().as_secs_f64() * 60_000.0 / prepared.train.as_prepared().len() as f64;
     println!(
         "recording per MNIST epoch (47 step records, 1 epoch record, 3 plots as PNG+SVG): {:.1} ms; \
          LeNet-5 MNIST epoch here: {:.1} s; overhead {:.3}%",

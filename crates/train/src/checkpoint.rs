@@ -112,6 +112,26 @@ pub fn peek(run_dir: &Path) -> Result<Option<Position>, CheckpointError> {
     }
 }
 
+/// Where a run folder stands against the `epochs` of its config.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunState {
+    /// No checkpoint yet: the run starts from the beginning.
+    Fresh,
+    /// Stopped here, with epochs left to train.
+    Stopped(Position),
+    /// Every epoch trained: nothing to resume.
+    Finished,
+}
+
+/// [`RunState`] of `run_dir`, from its checkpoint's position alone.
+pub fn state(run_dir: &Path, epochs: usize) -> Result<RunState, CheckpointError> {
+    Ok(match peek(run_dir)? {
+        None => RunState::Fresh,
+        Some(at) if at.finished(epochs) => RunState::Finished,
+        Some(at) => RunState::Stopped(at),
+    })
+}
+
 /// Loads `run_dir`'s checkpoint into a network built from `spec` and an optimiser as
 /// `fresh` was built; `None` if the run has no checkpoint yet.
 pub fn load<B: AutodiffBackend>(

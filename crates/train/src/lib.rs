@@ -6,6 +6,7 @@ pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
+pub mod job;
 pub mod loss_scale;
 pub mod optimizer;
 pub mod plots;
@@ -18,5 +19,6 @@ pub mod trainer;
 
 pub use config::TrainConfig;
 pub use evaluate::{evaluate, Evaluation};
+pub use job::PreparedJob;
 pub use rundir::RunDir;
 pub use trainer::{train, EpochReport, Observer, StepReport, TrainError};

@@ -80,6 +80,27 @@ pub enum TrainError {
     ConfigChanged(std::path::PathBuf),
     #[error("the run has already trained all {0} epochs; nothing to resume")]
     Finished(usize),
+    #[error(transparent)]
+    Data(#[from] inkstone_data::DataError),
+    #[error(transparent)]
+    Spec(#[from] inkstone_model::SpecError),
+    #[error("{set}: its classes ({classes}) differ from the training data's ({training})")]
+    ClassesDiffer {
+        set: String,
+        classes: String,
+        training: String,
+    },
+    #[error(
+        "{model}: model takes {input:?} input with {classes} classes, the data is 1×{side}² \
+         with {data_classes} classes"
+    )]
+    ModelMismatch {
+        model: String,
+        input: [usize; 3],
+        classes: usize,
+        side: usize,
+        data_classes: usize,
+    },
 }
 
 /// What a run is made of.

@@ -6,23 +6,15 @@ use burn::backend::{Autodiff, Flex};
 use inkstone_data::packed::PackedSet;
 use inkstone_data::Split;
 use inkstone_data::{embedded, Charset, Recipe};
-use inkstone_model::builtin::builtin;
 use inkstone_train::evaluate::{Evaluation, Misrecognised};
 use inkstone_train::plots::{read_metrics, write_training_plots, LrCurve, PLOT_SIZE};
 use inkstone_train::report::{write_report, ReportInput};
-use inkstone_train::trainer::{EpochReport, Observer, TrainJob};
-use inkstone_train::{train, RunDir, TrainConfig};
+use inkstone_train::trainer::{EpochReport, Observer};
+use inkstone_train::{train, PreparedJob, RunDir, TrainConfig};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const PLOTS: [&str; 4] = ["loss", "accuracy", "lr", "loss_steps"];
-
-fn sets() -> (PackedSet, PackedSet) {
-    let recipe = Recipe::mnist();
-    let train_set = PackedSet::prepare(&embedded::load(Split::Train), &recipe, "mnist");
-    let test_set = PackedSet::prepare(&embedded::load(Split::Test), &recipe, "mnist");
-    (train_set, test_set)
-}
 
 fn tiny_config(epochs: usize) -> TrainConfig {
     let mut config = TrainConfig::defaults_for("lenet5");
@@ -31,23 +23,11 @@ fn tiny_config(epochs: usize) -> TrainConfig {
     config
 }
 
-/// Trains LeNet-5 briefly into `dir`, with `observer` watching.
+/// Trains LeNet-5 briefly into `dir` on the embedded digits, with `observer` watching.
 fn run_training(dir: &Path, config: &TrainConfig, observer: &mut dyn Observer) {
-    let (train_set, test_set) = sets();
-    let spec = builtin(&config.model, 10, 28).unwrap();
-    let (recipe, charset) = (Recipe::mnist(), Charset::digits());
-    let job = TrainJob {
-        config,
-        spec: &spec,
-        recipe: &recipe,
-        charset: &charset,
-        train: &train_set,
-        test: &test_set,
-        real: None,
-        init: None,
-    };
+    let prepared = PreparedJob::from_config(config, false).unwrap();
     let mut run = RunDir::create(dir, config).unwrap();
-    train::<Autodiff<Flex>>(&job, &Default::default(), &mut run, observer).unwrap();
+    train::<Autodiff<Flex>>(&prepared.job(), &Default::default(), &mut run, observer).unwrap();
 }
 
 /// Snapshots of the plots as each epoch ends.

@@ -279,7 +279,11 @@ mod tests {
             .filter(|&x| (row.saturating_sub(1)..=row + 1).any(|y| out.get_pixel(x, y).0[0] > 127))
             .count() as u32;
         // Unbroken from end to end, and the specks did not join it.
-        assert!(inked >= out.width() - 2, "{inked} of {} columns inked", out.width());
+        assert!(
+            inked >= out.width() - 2,
+            "{inked} of {} columns inked",
+            out.width()
+        );
         assert!(out.height() <= 5, "{:?}", out.dimensions());
     }
 }
