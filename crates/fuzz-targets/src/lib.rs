@@ -21,7 +21,7 @@ use inkstone_serve::input::{Payload, StrokesBody};
 use inkstone_serve::v2::parse_infer;
 use inkstone_serve::ServeConfig;
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A target: feeds the bytes to its parser; `true` when the parser accepted them.
 pub type Target = fn(&[u8]) -> bool;
@@ -52,7 +52,7 @@ const SPEC_BUILD_BUDGET: usize = 1 << 16;
 /// The limit `inkstone serve` applies by default to uploaded images (a local `predict` allows
 /// more; the decoders and checks are the same).
 fn serve_max_pixels() -> u64 {
-    ServeConfig::new(PathBuf::new()).max_pixels
+    ServeConfig::default().max_pixels
 }
 
 /// IDX images and labels (`crates/data/src/idx.rs`), plain or gzipped.
