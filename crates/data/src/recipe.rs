@@ -196,7 +196,7 @@ impl Recipe {
             false => (CLEAN_INK_TOP, 0.0),
         };
         remove_background(&mut ink, ink_top, floor);
-        main_ink::keep_main_ink(&mut ink);
+        main_ink::keep_main_ink(&mut ink, photo);
         let side = self.input_size;
         let Some((x, y, w, h)) = ink_box(&ink) else {
             return GrayImage::new(side, side);
