@@ -89,6 +89,15 @@ const NEIGHBOURS: [(isize, isize); 8] = [
 
 /// Draws skeleton `points` (work pixels) as discs of `radius`, scaled so that the drawing's
 /// larger side, pen included, is `fit`.
+///
+/// The skeleton's box, not its moments: moment normalisation (Liu et al.: centroid at the
+/// centre, a box of ±2 standard deviations, the aspect ratio mapped by the square root of
+/// its sine) was measured with the shipped 3 755-class model on Chinese MNIST `:train`:
+/// 70.51% as it was (76.93% with the box), and after one epoch of fine-tuning for each
+/// (`--synth-per-class 10 --lr 5e-4 --warmup-epochs 0 --seed 5`, the README's fonts and
+/// style) 71.45% with moments, 76.60% with the box, while the synthetic held-out writers
+/// read 92.46% and 92.58%: the model learned the new geometry, the real writers did not
+/// gain from it.
 fn stamp(points: &[[f32; 2]], fit: u32, radius: f32) -> GrayImage {
     let (mut lo, mut hi) = ([f32::MAX; 2], [f32::MIN; 2]);
     for p in points {
