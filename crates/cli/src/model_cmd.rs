@@ -35,6 +35,15 @@ pub enum ModelCommand {
         #[arg(short, long)]
         out: PathBuf,
     },
+    /// Average the weights of bundles of one model and class list (a "model soup": runs
+    /// fine-tuned from one start, e.g. with `--init`), into one bundle; then `eval` it.
+    Average {
+        /// Two or more bundles.
+        #[arg(required = true, num_args = 2..)]
+        bundles: Vec<PathBuf>,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
 }
 
 pub fn run(cmd: ModelCommand) -> Result<()> {
@@ -73,6 +82,19 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             Bundle::untrained(spec, recipe, charset)?.save(&out)?;
             println!(
                 "wrote untrained {model} ({classes} classes, {side}×{side}) to {}",
+                out.display()
+            );
+            Ok(())
+        }
+        ModelCommand::Average { bundles, out } => {
+            let loaded = bundles
+                .iter()
+                .map(|path| Bundle::load(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            Bundle::average(&loaded)?.save(&out)?;
+            println!(
+                "wrote the average of {} bundles to {} (run `inkstone eval` on it)",
+                loaded.len(),
                 out.display()
             );
             Ok(())

@@ -194,3 +194,22 @@ fn thread_counts_out_of_range_are_refused_naming_the_flag() {
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn bundles_of_one_model_average_and_of_two_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    for (name, model) in [("a", "lenet5"), ("b", "lenet5"), ("c", "digitcnn")] {
+        let out = inkstone(&["model", "init", model, "-o", &path(name)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let soup = path("soup.inkstone");
+    let out = inkstone(&["model", "average", &path("a"), &path("b"), "-o", &soup]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let eval = inkstone(&["eval", &soup, "--data", "mnist"]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    let mixed = path("mixed.inkstone");
+    let out = inkstone(&["model", "average", &path("a"), &path("c"), "-o", &mixed]);
+    assert_fails_with(&out, &["c", "model differs"]);
+    assert!(!Path::new(&mixed).exists(), "nothing written");
+}

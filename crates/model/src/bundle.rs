@@ -187,6 +187,78 @@ impl Bundle {
         Ok(())
     }
 
+    /// The bundle whose weights are the element-wise mean of `bundles`' (a "model soup", as
+    /// timm's `avg_checkpoints`): runs fine-tuned from one start land near each other, and
+    /// their mean reads better than each. Every bundle must hold the same model, classes and
+    /// recipe; the first names the file that does not. Provenance is the first's, with the
+    /// files averaged; metrics are left to the next `eval`.
+    pub fn average(bundles: &[Bundle]) -> Result<Bundle, BundleError> {
+        let (first, rest) = bundles.split_first().ok_or_else(|| BundleError::Mismatch {
+            path: PathBuf::new(),
+            detail: "no bundles to average".into(),
+        })?;
+        for other in rest {
+            let differs = |what: &str| BundleError::Mismatch {
+                path: other.origin.clone(),
+                detail: format!("its {what} differs from {}'s", first.origin.display()),
+            };
+            if other.spec != first.spec {
+                return Err(differs("model"));
+            }
+            if other.charset != first.charset {
+                return Err(differs("classes"));
+            }
+            if other.recipe != first.recipe {
+                return Err(differs("input recipe"));
+            }
+            let same_tensors = other.weights.len() == first.weights.len()
+                && first
+                    .weights
+                    .iter()
+                    .all(|(name, t)| other.weights.get(name).is_some_and(|o| o.shape == t.shape));
+            if !same_tensors {
+                return Err(differs("weights' names or shapes"));
+            }
+        }
+        let share = 1.0 / bundles.len() as f64;
+        let weights = first
+            .weights
+            .iter()
+            .map(|(name, tensor)| {
+                let mut sum = vec![0f64; tensor.values.len()];
+                for bundle in bundles {
+                    for (s, &v) in sum.iter_mut().zip(&bundle.weights[name].values) {
+                        *s += v as f64;
+                    }
+                }
+                let values = sum.into_iter().map(|s| (s * share) as f32).collect();
+                let averaged = NamedTensor {
+                    shape: tensor.shape.clone(),
+                    values,
+                };
+                (name.clone(), averaged)
+            })
+            .collect();
+        let files: Vec<String> = bundles
+            .iter()
+            .map(|b| b.origin.display().to_string())
+            .collect();
+        let mut provenance = first.provenance.clone();
+        provenance.training = serde_json::json!({
+            "average_of": files,
+            "first": first.provenance.training,
+        });
+        Ok(Bundle {
+            spec: first.spec.clone(),
+            recipe: first.recipe.clone(),
+            charset: first.charset.clone(),
+            provenance,
+            metrics: serde_json::json!({ "average_of": bundles.len() }),
+            weights,
+            origin: PathBuf::new(),
+        })
+    }
+
     /// Writes the bundle atomically: a temporary file in the same folder, synced, then renamed
     /// over `path`, so a crash leaves either the old file or the new one, never half of one.
     pub fn save(&self, path: &Path) -> Result<(), BundleError> {
@@ -325,6 +397,27 @@ mod tests {
             serde_json::json!({"acc": 0.5}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn an_average_is_the_mean_of_the_weights_and_refuses_another_model() {
+        let (a, b) = (lenet_bundle(), lenet_bundle());
+        let mean = Bundle::average(&[a.clone(), b.clone()]).unwrap();
+        mean.check().unwrap();
+        let name = "layers.0.weight";
+        let (x, y, m) = (&a.weights[name], &b.weights[name], &mean.weights[name]);
+        assert_ne!(x.values, y.values, "two initialisations differ");
+        for ((x, y), m) in x.values.iter().zip(&y.values).zip(&m.values) {
+            assert!((m - (x + y) / 2.0).abs() < 1e-6);
+        }
+        let mut other = lenet_bundle();
+        other.charset = Charset::numbered(10);
+        other.origin = PathBuf::from("other.inkstone");
+        let err = Bundle::average(&[a, other]).unwrap_err().to_string();
+        assert!(
+            err.contains("other.inkstone") && err.contains("classes"),
+            "{err}"
+        );
     }
 
     #[test]
