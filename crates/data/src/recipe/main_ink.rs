@@ -95,15 +95,16 @@ fn grow(pieces: &[Piece], seed: usize, photo: Option<(u32, u32)>) -> Vec<bool> {
     let mut kept = vec![false; pieces.len()];
     kept[seed] = true;
     let first = pieces[seed];
-    let stray = |p: &Piece| match photo {
-        Some((w, h)) => {
-            let cut = |p: &Piece| {
-                p.bounds[0] == 0 || p.bounds[1] == 0 || p.bounds[2] + 1 >= w || p.bounds[3] + 1 >= h
-            };
-            // Writing framed tightly touches the edge itself: then its other strokes may too.
-            p.area * PHOTO_SPECK_SHARE < first.area || (cut(p) && !cut(&first))
-        }
-        None => false,
+    let cut_by_frame = |p: &Piece| {
+        photo.is_some_and(|(w, h)| {
+            p.bounds[0] == 0 || p.bounds[1] == 0 || p.bounds[2] + 1 >= w || p.bounds[3] + 1 >= h
+        })
+    };
+    // Writing framed tightly touches the edge itself: then its other strokes may too.
+    let edge_pieces_stray = !cut_by_frame(&first);
+    let stray = |p: &Piece| {
+        photo.is_some()
+            && (p.area * PHOTO_SPECK_SHARE < first.area || (edge_pieces_stray && cut_by_frame(p)))
     };
     let mut group = first.bounds;
     loop {

@@ -247,12 +247,14 @@ fn subtract_rules(img: &mut GrayImage, photo: bool) {
             *r = (*r).max(v);
         }
     }
-    let page = match photo {
-        true => page_rules(img),
-        false => vec![0; rules.len()],
-    };
-    for ((v, &rule), &page) in img.iter_mut().zip(&rules).zip(&page) {
-        let printed = if rule <= tolerance { rule } else { page };
+    // Clean data (every training sample) has no page: no second pass, no buffer.
+    let page = photo.then(|| page_rules(img));
+    for (i, (v, &rule)) in img.iter_mut().zip(&rules).enumerate() {
+        let printed = match (rule <= tolerance, &page) {
+            (true, _) => rule,
+            (false, Some(page)) => page[i],
+            (false, None) => 0,
+        };
         *v = v.saturating_sub(printed);
     }
 }
@@ -273,9 +275,9 @@ const PAGE_RULE_SHARE: f32 = 0.8;
 const MIN_PAGE_RULES: usize = 2;
 
 /// The printed rules of a page, whatever their contrast against the ink: lines running
-/// [`PAGE_RULE_SHARE`] of the photo's side and reaching both its edges, along an axis that has at least
-/// [`MIN_PAGE_RULES`] of them, less lines [`PAGE_RULE_SPREAD`] times brighter than the
-/// usual one. Zero elsewhere.
+/// [`PAGE_RULE_SHARE`] of the photo's side and reaching both its edges, along an axis that
+/// has at least [`MIN_PAGE_RULES`] of them, less lines [`PAGE_RULE_SPREAD`] times brighter
+/// than the usual one. Zero elsewhere.
 fn page_rules(img: &GrayImage) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let mut rules = vec![0u8; (w * h) as usize];
