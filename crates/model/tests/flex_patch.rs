@@ -1,5 +1,5 @@
 //! The vendored burn-flex patches (vendor/README.md) against plain reference computations:
-//! strided copies, per-channel broadcasting, and the convolution weight gradient.
+//! strided copies, per-channel broadcasting, and the convolution weight and data gradients.
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::module::conv2d;
@@ -114,6 +114,70 @@ fn conv_weight_gradient_matches_the_definition() {
             assert!(
                 (g - r).abs() < 1e-4 * (1.0 + r.abs()),
                 "stride {stride} pad {pad} element {i}: {g} vs {r}"
+            );
+        }
+    }
+}
+
+/// dX[n][c][y][x] = Σ_o Σ_i Σ_j dY[n][o][oh][ow] · W[o][c][i][j] where oh·s + i − p = y and
+/// ow·s + j − p = x.
+fn reference_data_grad(
+    w: &[f32],
+    dy: &[f32],
+    dims: [usize; 8],
+    stride: usize,
+    pad: usize,
+) -> Vec<f32> {
+    let [n, c, h, wd, o, k, ho, wo] = dims;
+    let mut dx = vec![0f32; n * c * h * wd];
+    for b in 0..n {
+        for oc in 0..o {
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let g = dy[((b * o + oc) * ho + oh) * wo + ow];
+                    for ic in 0..c {
+                        for i in 0..k {
+                            for j in 0..k {
+                                let y = (oh * stride + i) as isize - pad as isize;
+                                let x = (ow * stride + j) as isize - pad as isize;
+                                if y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < wd {
+                                    dx[((b * c + ic) * h + y as usize) * wd + x as usize] +=
+                                        g * w[((oc * c + ic) * k + i) * k + j];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// The stride-1 cases run the patched path (a convolution with the flipped kernel); stride 2
+/// keeps Burn's transposed convolution.
+#[test]
+fn conv_data_gradient_matches_the_definition() {
+    let d = Default::default();
+    for (stride, pad, k) in [(1, 1, 3), (1, 0, 3), (1, 2, 5), (1, 0, 1), (2, 1, 3)] {
+        let (n, c, h, w, o) = (3, 2, 7, 6, 4);
+        let x = Tensor::<Autodiff<B>, 4>::random([n, c, h, w], Distribution::Default, &d)
+            .require_grad();
+        let weight = Tensor::<Autodiff<B>, 4>::random([o, c, k, k], Distribution::Default, &d);
+        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        let y = conv2d(x.clone(), weight.clone(), None, options);
+        let [_, _, ho, wo] = y.dims();
+        let dy = Tensor::<Autodiff<B>, 4>::random([n, o, ho, wo], Distribution::Default, &d);
+        let grads = (y * dy.clone()).sum().backward();
+        let got: Vec<f32> = x.grad(&grads).unwrap().into_data().to_vec().unwrap();
+        let wv: Vec<f32> = weight.inner().into_data().to_vec().unwrap();
+        let dyv: Vec<f32> = dy.inner().into_data().to_vec().unwrap();
+        let want = reference_data_grad(&wv, &dyv, [n, c, h, w, o, k, ho, wo], stride, pad);
+        assert_eq!(got.len(), want.len());
+        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - r).abs() < 1e-4 * (1.0 + r.abs()),
+                "stride {stride} pad {pad} kernel {k} element {i}: {g} vs {r}"
             );
         }
     }

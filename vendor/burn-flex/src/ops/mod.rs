@@ -98,6 +98,7 @@ pub mod comparison;
 mod conv_common;
 pub mod conv;
 pub mod conv_weight_grad;
+pub mod conv_data_grad;
 pub mod conv_transpose;
 pub mod cumulative;
 pub mod deform_conv;
