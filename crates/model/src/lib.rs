@@ -2,6 +2,7 @@
 //! module ([`Network`]), print a [`Summary`], and store trained weights in a [`Bundle`], the
 //! one file every later stage (eval, predict, export, serve) takes.
 
+mod batch_norm;
 pub mod builtin;
 pub mod bundle;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The Burn module built from a [`ModelSpec`]: one enum variant per layer kind, generic over
 //! the backend, so the same network trains on the CPU (Flex) and on CUDA.
 
+use crate::batch_norm;
 use crate::parts::{ConvPart, ResidualParts};
 use crate::spec::{Layer, ModelSpec, Shape, SpecError};
 use burn::module::Module;
@@ -135,7 +136,7 @@ impl<B: Backend> LayerModule<B> {
         use Activation::{Flat, Map};
         match (self, x) {
             (LayerModule::Conv(m), Map(x)) => Map(m.forward(x)),
-            (LayerModule::BatchNorm(m), Map(x)) => Map(m.forward(x)),
+            (LayerModule::BatchNorm(m), Map(x)) => Map(batch_norm::forward(m, x)),
             (LayerModule::Relu(m), Map(x)) => Map(m.forward(x)),
             (LayerModule::Relu(m), Flat(x)) => Flat(m.forward(x)),
             (LayerModule::MaxPool(m), Map(x)) => Map(m.forward(x)),
@@ -168,11 +169,14 @@ impl<B: Backend> BasicBlock<B> {
 
     fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let identity = match &self.down {
-            Some(d) => d.bn.forward(d.conv.forward(x.clone())),
+            Some(d) => batch_norm::forward(&d.bn, d.conv.forward(x.clone())),
             None => x.clone(),
         };
-        let y = burn::tensor::activation::relu(self.bn1.forward(self.conv1.forward(x)));
-        let y = self.bn2.forward(self.conv2.forward(y));
+        let y = batch_norm::forward(&self.bn1, self.conv1.forward(x));
+        let y = batch_norm::forward(
+            &self.bn2,
+            self.conv2.forward(burn::tensor::activation::relu(y)),
+        );
         burn::tensor::activation::relu(y + identity)
     }
 }
