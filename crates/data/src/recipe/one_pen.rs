@@ -25,6 +25,11 @@ const FAINT_SHARE: u32 = 10;
 /// Redraws `glyph` (bright ink on black, cropped to its ink) so that its larger side is
 /// `fit` pixels and every stroke is drawn with a round pen of `radius` pixels. `None` when
 /// the glyph has no ink to thin, so the caller keeps its own resize.
+///
+/// Every skeleton piece is drawn, however small: dropping pieces shorter than 6% (12%) of
+/// the work side, to lose the paper's specks a photo leaves beside faint pencil, took the
+/// shipped model from 63.72% to 61.77% (58.48%) on 12 000 photos of Chinese MNIST `:train`
+/// (`data photos … --seed 1`): a written dot is as small as a speck.
 pub fn redraw(glyph: &GrayImage, fit: u32, radius: f32) -> Option<GrayImage> {
     let (w, h) = glyph.dimensions();
     let work = (fit * OVERSAMPLE).max(8) as f32 / w.max(h).max(1) as f32;
