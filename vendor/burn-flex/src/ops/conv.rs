@@ -328,7 +328,9 @@ fn conv3d_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + Send + 
         1,
     );
     let mut x_nhwc = vec![zero; batch_size * in_d * in_h * in_w * channels_in];
-    for b in 0..batch_size {
+    // inkstone patch: one sample per task (this copy ran on one thread for the whole batch,
+    // before every convolution of a training step).
+    let to_nhwc = |b: usize, sample: &mut [T]| {
         for d in 0..in_d {
             for h in 0..in_h {
                 for w in 0..in_w {
@@ -338,15 +340,25 @@ fn conv3d_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + Send + 
                             + d * in_h * in_w
                             + h * in_w
                             + w;
-                        let dst_idx = b * nhwc_stride.0
-                            + d * nhwc_stride.1
-                            + h * nhwc_stride.2
-                            + w * nhwc_stride.3
-                            + c;
-                        x_nhwc[dst_idx] = x_data[src_idx];
+                        let dst_idx = d * nhwc_stride.1 + h * nhwc_stride.2 + w * nhwc_stride.3 + c;
+                        sample[dst_idx] = x_data[src_idx];
                     }
                 }
             }
+        }
+    };
+    if nhwc_stride.0 > 0 {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            x_nhwc
+                .par_chunks_mut(nhwc_stride.0)
+                .enumerate()
+                .for_each(|(b, sample)| to_nhwc(b, sample));
+        }
+        #[cfg(not(feature = "rayon"))]
+        for (b, sample) in x_nhwc.chunks_mut(nhwc_stride.0).enumerate() {
+            to_nhwc(b, sample);
         }
     }
 
