@@ -123,7 +123,7 @@ fn linear_in<B: Backend>(m: &Linear<B>, x: Tensor<B, 2>, dtype: DType) -> Tensor
 }
 
 fn batch_norm_in<B: Backend>(m: &BatchNorm<B>, x: Tensor<B, 4>, dtype: DType) -> Tensor<B, 4> {
-    m.forward(x.cast(DType::F32)).cast(dtype)
+    crate::batch_norm::forward(m, x.cast(DType::F32)).cast(dtype)
 }
 
 #[cfg(test)]
