@@ -1,9 +1,10 @@
 //! The vendored burn-flex patches (vendor/README.md) against plain reference computations:
-//! strided copies, per-channel broadcasting, and the convolution weight and data gradients.
+//! strided copies, per-channel broadcasting, the convolution weight and data gradients, and
+//! the stride-1 transposed convolution.
 
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
+use burn::tensor::module::{conv2d, conv_transpose2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Distribution, Tensor, TensorData};
 
 type B = Flex;
@@ -180,5 +181,36 @@ fn conv_data_gradient_matches_the_definition() {
                 "stride {stride} pad {pad} kernel {k} element {i}: {g} vs {r}"
             );
         }
+    }
+}
+
+/// A stride-1 transposed convolution with a bias (the patched path outside autodiff): the
+/// data-gradient definition with `x` as the output gradient, plus the bias per channel.
+#[test]
+fn stride_one_transposed_convolution_with_bias_matches_the_definition() {
+    let d = Default::default();
+    let (n, o, ho, wo, c, k, pad) = (2, 4, 5, 6, 3, 3, 1);
+    let x = Tensor::<B, 4>::random([n, o, ho, wo], Distribution::Default, &d);
+    let weight = Tensor::<B, 4>::random([o, c, k, k], Distribution::Default, &d);
+    let bias = Tensor::<B, 1>::random([c], Distribution::Default, &d);
+    let options = ConvTransposeOptions::new([1, 1], [pad, pad], [0, 0], [1, 1], 1);
+    let y = conv_transpose2d(x.clone(), weight.clone(), Some(bias.clone()), options);
+    let [_, _, h, w] = y.dims();
+    assert_eq!([h, w], [ho + k - 1 - 2 * pad, wo + k - 1 - 2 * pad]);
+    let got = values(y);
+    let plain = reference_data_grad(
+        &values(weight),
+        &values(x),
+        [n, c, h, w, o, k, ho, wo],
+        1,
+        pad,
+    );
+    let b = values(bias);
+    for (i, (g, r)) in got.iter().zip(&plain).enumerate() {
+        let r = r + b[(i / (h * w)) % c];
+        assert!(
+            (g - r).abs() < 1e-4 * (1.0 + r.abs()),
+            "element {i}: {g} vs {r}"
+        );
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::ops::{conv, conv_transpose, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
-use burn_backend::ops::conv::calculate_padding_out;
 use burn_backend::{
     DType, Element, TensorMetadata,
     ops::{
@@ -16,11 +15,6 @@ use burn_backend::{
 };
 use burn_std::{Bytes, Shape};
 use bytemuck::Pod;
-
-/// The four sizes of an NCHW shape (inkstone patch).
-fn dims4(shape: &Shape) -> [usize; 4] {
-    [shape[0], shape[1], shape[2], shape[3]]
-}
 
 /// Cast a tensor from half-precision type E to f32.
 pub(crate) fn cast_to_f32<E: Element + Pod + Copy>(
@@ -77,53 +71,6 @@ impl ModuleOps<Flex> for Flex {
             DType::BF16 => conv::conv2d_bf16(x, weight, bias, &options),
             dtype => panic!("conv2d: unsupported dtype {:?}", dtype),
         }
-    }
-
-    // inkstone patch: the stride-1 data gradient as a forward convolution of the flipped
-    // kernel (see ops/conv_data_grad.rs); other convolutions keep Burn's transposed one.
-    fn conv2d_x_backward(
-        x: FloatTensor<Flex>,
-        weight: FloatTensor<Flex>,
-        output_grad: FloatTensor<Flex>,
-        options: ConvOptions<2>,
-    ) -> FloatTensor<Flex> {
-        use crate::ops::conv_data_grad::{conv2d_x_backward_f32, handles};
-        if x.dtype() == DType::F32 && handles(&options, weight.layout().shape()) {
-            return conv2d_x_backward_f32(weight, output_grad, &options);
-        }
-        let [_, _, h_in, w_in] = dims4(x.layout().shape());
-        let [_, _, h_out, w_out] = dims4(output_grad.layout().shape());
-        let [_, _, kh, kw] = dims4(weight.layout().shape());
-        let padding_out = [
-            calculate_padding_out(
-                kh,
-                options.stride[0],
-                options.padding[0],
-                options.dilation[0],
-                h_in,
-                h_out,
-            ),
-            calculate_padding_out(
-                kw,
-                options.stride[1],
-                options.padding[1],
-                options.dilation[1],
-                w_in,
-                w_out,
-            ),
-        ];
-        Self::conv_transpose2d(
-            output_grad,
-            weight,
-            None,
-            ConvTransposeOptions::new(
-                options.stride,
-                options.padding,
-                padding_out,
-                options.dilation,
-                options.groups,
-            ),
-        )
     }
 
     // inkstone patch: a direct im2col + GEMM weight gradient (see ops/conv_weight_grad.rs)
@@ -377,6 +324,12 @@ impl ModuleOps<Flex> for Flex {
         bias: Option<FloatTensor<Flex>>,
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Flex> {
+        // inkstone patch: stride 1 as a forward convolution of the flipped kernel (see
+        // ops/conv_data_grad.rs): the data gradient of every stride-1 convolution.
+        use crate::ops::conv_data_grad::{conv_transpose2d_stride1_f32, handles};
+        if x.dtype() == DType::F32 && handles(&options, weight.layout().shape()) {
+            return conv_transpose2d_stride1_f32(x, weight, bias, &options);
+        }
         match x.dtype() {
             DType::F32 => conv_transpose::conv_transpose2d_f32(x, weight, bias, &options),
             DType::F64 => conv_transpose::conv_transpose2d_f64(x, weight, bias, &options),
