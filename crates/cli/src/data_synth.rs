@@ -34,7 +34,8 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 96)]
     raw_side: u32,
     /// Fonts to mix in (e.g. a Kai font): TrueType/OpenType/WOFF/WOFF2 files or folders of
-    /// them; repeatable.
+    /// them; repeatable. Each `--font` is one family (one writer, drawn as often as any other,
+    /// however many files its folder holds).
     #[arg(long)]
     font: Vec<PathBuf>,
     /// Share of samples drawn from the fonts when fonts are given (overrides the style's).
@@ -76,8 +77,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         font_fraction: args.font_fraction,
         ..base
     };
-    let fonts = dataset::font_paths(&args.font)?;
-    let synth = Synthesizer::new(library, style).with_fonts(&fonts)?;
+    let synth = Synthesizer::new(library, style).with_fonts(&args.font)?;
     let mut set = SynthSet::new(
         synth,
         charset.clone(),

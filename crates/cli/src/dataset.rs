@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 pub use inkstone_data::open::{
-    default_recipe, font_paths, label_options, prepare, synth_charset, synth_set, synth_style,
+    default_recipe, label_options, prepare, synth_charset, synth_set, synth_style,
 };
 use inkstone_data::source::{LabelOptions, Loaded};
 use inkstone_data::Split;

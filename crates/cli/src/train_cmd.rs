@@ -110,7 +110,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "N")]
     synth_per_class: Option<usize>,
     /// With `--data synth:<charset>`: fonts to mix in, files or folders of
-    /// .ttf/.otf/.ttc/.woff/.woff2; repeatable.
+    /// .ttf/.otf/.ttc/.woff/.woff2; repeatable. Each `--font` is one family (one writer, drawn
+    /// as often as any other, however many files its folder holds).
     #[arg(long)]
     font: Vec<PathBuf>,
     /// With `--data synth:<charset>`: share of samples drawn from the fonts.

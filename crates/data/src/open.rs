@@ -5,9 +5,9 @@ use crate::charset::UnknownLabels;
 use crate::packed::PackedSet;
 use crate::source::{DataSource, LabelOptions, Loaded};
 use crate::synth::set::SynthConfig;
-use crate::synth::{font, SynthSet, SynthStyle, Synthesizer};
+use crate::synth::{SynthSet, SynthStyle, Synthesizer};
 use crate::{Charset, DataError, Recipe, Split};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A source read for one split: its samples, the name it is shown by (`arg:split` for a
 /// source with splits) and the records skipped for labels outside the charset.
@@ -127,8 +127,7 @@ pub fn synth_set(
     recipe: &Recipe,
     seed: u64,
 ) -> Result<SynthSet, DataError> {
-    let fonts = font_paths(&synth.fonts)?;
-    let synthesizer = Synthesizer::embedded(synth.style.clone()).with_fonts(&fonts)?;
+    let synthesizer = Synthesizer::embedded(synth.style.clone()).with_fonts(&synth.fonts)?;
     let set = SynthSet::new(synthesizer, charset, recipe.clone(), synth.per_class, seed);
     set.check_complete(data)?;
     Ok(set)
@@ -150,39 +149,4 @@ pub fn synth_style(arg: &str) -> Result<SynthStyle, DataError> {
         .validate()
         .map_err(|e| DataError::invalid(Path::new(origin), e.to_string()))?;
     Ok(style)
-}
-
-/// The font files of `paths`: files as they are, folders as the fonts in them (see
-/// [`font_files`]).
-pub fn font_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<PathBuf>, DataError> {
-    Ok(paths
-        .iter()
-        .map(|p| font_files(p.as_ref()))
-        .collect::<Result<Vec<_>, _>>()?
-        .concat())
-}
-
-/// A font file, or every font in a folder (.ttf .otf .ttc .woff .woff2; sorted, so runs are
-/// repeatable).
-pub fn font_files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
-    if !path.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(|e| DataError::io(path, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| font::EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(DataError::invalid(
-            path,
-            format!("no fonts ({}) in this folder", font::EXTENSIONS.join(", ")),
-        ));
-    }
-    Ok(files)
 }

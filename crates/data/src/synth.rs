@@ -39,7 +39,9 @@ use warp::uniform;
 pub struct Synthesizer {
     pub library: Arc<StrokeLibrary>,
     pub style: SynthStyle,
-    pub fonts: Vec<FontArc>,
+    /// One entry per font family (one `--font` argument): its files, e.g. a family's weights,
+    /// or the subset files a web font is split into.
+    pub fonts: Vec<Vec<FontArc>>,
 }
 
 /// Pen points are at most this many pixels apart, so bends look smooth.
@@ -63,22 +65,31 @@ impl Synthesizer {
         }
     }
 
-    /// Adds TrueType/OpenType fonts (e.g. a Kai font) for `style.font_fraction` of the samples
-    /// and for symbols the library lacks.
+    /// Adds font families (e.g. a Kai font) for `style.font_fraction` of the samples and for
+    /// symbols the library lacks: each path is one family, a font file or a folder of them
+    /// ([`font::files`]). A sample draws a family first, then one of its files that has the
+    /// character, so a family split into many files, or shipped in six weights, is as likely
+    /// as a single-file one: each family is one more writer, whatever its packaging.
     pub fn with_fonts<P: AsRef<Path>>(
         mut self,
         paths: impl IntoIterator<Item = P>,
     ) -> Result<Self, DataError> {
         for path in paths {
-            self.fonts.push(font::load(path.as_ref())?);
+            let files = font::files(path.as_ref())?;
+            let family = files
+                .iter()
+                .map(|file| font::load(file))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.fonts.push(family);
         }
         Ok(self)
     }
 
     /// Whether [`Synthesizer::render`] can draw `symbol`.
     pub fn can_render(&self, symbol: &str) -> bool {
-        single_char(symbol)
-            .is_some_and(|c| self.library.get(c).is_some() || self.fonts_with(c).next().is_some())
+        single_char(symbol).is_some_and(|c| {
+            self.library.get(c).is_some() || self.families_with(c).next().is_some()
+        })
     }
 
     /// The charset's symbols that neither the library nor a font can draw, in charset order.
@@ -108,20 +119,34 @@ impl Synthesizer {
     ) -> Option<GrayImage> {
         let c = single_char(symbol)?;
         let medians = self.library.get(c);
-        let fonts = self.fonts_with(c).count();
+        let has_font = self.families_with(c).next().is_some();
         let use_font =
-            fonts > 0 && (medians.is_none() || rng.random::<f32>() < writer.font_fraction);
+            has_font && (medians.is_none() || rng.random::<f32>() < writer.font_fraction);
         if use_font {
-            let pick = rng.random_range(0..fonts);
-            let font = self.fonts_with(c).nth(pick)?;
+            let font = self.pick_font(c, rng)?;
             font::render(font, c, writer, rng, side)
         } else {
             Some(write(writer, medians?, rng, side))
         }
     }
 
-    fn fonts_with(&self, c: char) -> impl Iterator<Item = &FontArc> + '_ {
-        self.fonts.iter().filter(move |f| font::has(f, c))
+    /// A font for `c`: a family that has it, uniformly, then one of that family's files that
+    /// has it. `None` when no family has `c`.
+    fn pick_font(&self, c: char, rng: &mut impl Rng) -> Option<&FontArc> {
+        let families = self.families_with(c).count();
+        if families == 0 {
+            return None;
+        }
+        let family = self.families_with(c).nth(rng.random_range(0..families))?;
+        let files: Vec<&FontArc> = family.iter().filter(|f| font::has(f, c)).collect();
+        Some(files[rng.random_range(0..files.len())])
+    }
+
+    /// The families with a glyph for `c`.
+    fn families_with(&self, c: char) -> impl Iterator<Item = &Vec<FontArc>> + '_ {
+        self.fonts
+            .iter()
+            .filter(move |family| family.iter().any(|f| font::has(f, c)))
     }
 }
 

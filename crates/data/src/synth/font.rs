@@ -7,7 +7,7 @@ use crate::DataError;
 use ab_glyph::{Font, FontArc};
 use image::{GrayImage, Luma};
 use rand::Rng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Loads a TrueType or OpenType font, or a WOFF/WOFF2 web font (as the npm `@fontsource`
 /// packages ship them), decoded to OpenType.
@@ -26,6 +26,31 @@ pub fn load(path: &Path) -> Result<FontArc, DataError> {
 
 /// File extensions [`load`] reads, for folders of fonts.
 pub const EXTENSIONS: &[&str] = &["ttf", "otf", "ttc", "woff", "woff2"];
+
+/// A font file, or every font in a folder (.ttf .otf .ttc .woff .woff2; sorted, so runs are
+/// repeatable).
+pub fn files(path: &Path) -> Result<Vec<PathBuf>, DataError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| DataError::io(path, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(DataError::invalid(
+            path,
+            format!("no fonts ({}) in this folder", EXTENSIONS.join(", ")),
+        ));
+    }
+    Ok(files)
+}
 
 /// Whether `font` draws `c` (glyph 0 is the font's "missing" box).
 pub fn has(font: &FontArc, c: char) -> bool {

@@ -125,6 +125,14 @@ fn a_missing_or_bad_font_is_an_error_naming_it() {
         err.contains("broken.woff2") && err.contains("WOFF2"),
         "{err}"
     );
+    // A folder with no fonts in it: named, and said to have none.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let err = Synthesizer::embedded(SynthStyle::default())
+        .with_fonts([&empty])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty") && err.contains("no fonts"), "{err}");
 }
 
 #[test]
@@ -164,4 +172,35 @@ fn a_kai_font_draws_digits_and_a_share_of_characters() {
             .unwrap()
     };
     assert_eq!(draw(3), draw(3));
+}
+
+#[test]
+fn a_font_family_split_over_many_files_is_drawn_as_often_as_a_one_file_family() {
+    if !Path::new(KAI).exists() {
+        println!("SKIPPED: {KAI} is absent (apt-get install fonts-arphic-gkai00mp)");
+        return;
+    }
+    // Family "many": a folder of five files (as a web font split into subsets, or a family
+    // in six weights); family "one": a single file. Each is one writer, drawn half the time.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        std::os::unix::fs::symlink(KAI, dir.path().join(format!("part{i}.ttf"))).unwrap();
+    }
+    let synth = Synthesizer::embedded(SynthStyle::default())
+        .with_fonts([dir.path(), Path::new(KAI)])
+        .unwrap();
+    assert_eq!(synth.fonts.iter().map(Vec::len).collect::<Vec<_>>(), [5, 1]);
+    let single = &synth.fonts[1][0];
+    let mut rng = StdRng::seed_from_u64(3);
+    let draws = 4000;
+    let from_single = (0..draws)
+        .filter(|_| std::ptr::eq(synth.pick_font('永', &mut rng).unwrap(), single))
+        .count();
+    let share = from_single as f64 / draws as f64;
+    assert!(
+        (0.46..0.54).contains(&share),
+        "one-file family drawn {share}"
+    );
+    // A character no family has: no font.
+    assert!(synth.pick_font('\u{E000}', &mut rng).is_none());
 }
