@@ -83,7 +83,6 @@ impl Bundle {
         Ok(bundle)
     }
 
-    /// Builds the network on `device` with this bundle's weights.
     /// A bundle of freshly initialised weights (as torchvision's `weights=None`): for trying the
     /// service, export and benchmarks before a model is trained. Metrics say `trained: false`.
     pub fn untrained(

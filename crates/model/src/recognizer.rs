@@ -160,14 +160,21 @@ impl Recognizer {
             .remove(0)
     }
 
-    /// The `k` most probable classes given one row of logits, best first.
+    /// The `k` most probable classes given one row of logits, best first (ties: lower class
+    /// first). The `k` are selected in linear time and only they are sorted: a full sort of
+    /// 3 755 classes took ~90 µs per image, a fifth of the recipe's time.
     pub fn rank(&self, logits: &[f32], k: usize) -> Vec<Candidate> {
         let probs = softmax(logits);
+        let better = |a: &usize, b: &usize| probs[*b].total_cmp(&probs[*a]).then(a.cmp(b));
         let mut order: Vec<usize> = (0..probs.len()).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let k = k.min(order.len());
+        if k > 0 && k < order.len() {
+            order.select_nth_unstable_by(k - 1, better);
+        }
+        order.truncate(k);
+        order.sort_by(better);
         order
             .into_iter()
-            .take(k)
             .map(|c| Candidate {
                 label: c,
                 char: self.bundle.charset.symbol(c).to_string(),
@@ -189,6 +196,30 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::builtin::builtin;
+
+    #[test]
+    fn rank_gives_the_k_most_probable_best_first_as_a_full_sort_does() {
+        let spec = builtin("lenet5", 10, 28).unwrap();
+        let recipe = inkstone_data::Recipe::mnist();
+        let bundle = Bundle::untrained(spec, recipe, inkstone_data::Charset::digits()).unwrap();
+        let recognizer = Recognizer::new(bundle).unwrap();
+        let logits = [0.5, 3.0, -1.0, 3.0, 2.0, 0.0, 7.0, 0.5, -2.0, 1.0];
+        let labels = |k| {
+            recognizer
+                .rank(&logits, k)
+                .iter()
+                .map(|c| c.label)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labels(1), [6]);
+        assert_eq!(labels(4), [6, 1, 3, 4]); // the tie 1 = 3: lower class first
+        assert_eq!(labels(10), [6, 1, 3, 4, 9, 0, 7, 5, 2, 8]);
+        assert_eq!(labels(50).len(), 10);
+        assert!(labels(0).is_empty());
+        let probs = recognizer.rank(&logits, 10);
+        assert!((probs.iter().map(|c| c.prob).sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(probs[0].char, "6");
+    }
 
     #[test]
     fn only_a_large_network_is_spread_over_threads() {
