@@ -1,9 +1,9 @@
 //! The vendored burn-flex patches (vendor/README.md) against plain reference computations:
 //! strided copies, per-channel broadcasting, the convolution weight and data gradients, and
-//! the stride-1 transposed convolution.
+//! the stride-1 transposed convolution, max pooling over tiling windows.
 
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::module::{conv2d, conv_transpose2d};
+use burn::tensor::module::{conv2d, conv_transpose2d, max_pool2d, max_pool2d_with_indices};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Distribution, Tensor, TensorData};
 
@@ -212,5 +212,65 @@ fn stride_one_transposed_convolution_with_bias_matches_the_definition() {
             (g - r).abs() < 1e-4 * (1.0 + r.abs()),
             "element {i}: {g} vs {r}"
         );
+    }
+}
+
+/// Max pooling by its definition: each output the largest of its window (the first in scan
+/// order on ties), with the flat index of that element in its channel's plane.
+fn reference_max_pool(x: &[f32], [n, c, h, w]: [usize; 4], k: usize) -> (Vec<f32>, Vec<i64>) {
+    let (ho, wo) = (h / k, w / k);
+    let (mut out, mut idx) = (Vec::new(), Vec::new());
+    for p in 0..n * c {
+        for oh in 0..ho {
+            for ow in 0..wo {
+                let mut best = (f32::NEG_INFINITY, -1i64);
+                for i in 0..k {
+                    for j in 0..k {
+                        let at = (oh * k + i) * w + ow * k + j;
+                        let v = x[p * h * w + at];
+                        if best.1 < 0 || v > best.0 {
+                            best = (v, at as i64);
+                        }
+                    }
+                }
+                out.push(best.0);
+                idx.push(best.1);
+            }
+        }
+    }
+    (out, idx)
+}
+
+#[test]
+fn max_pooling_over_tiling_windows_matches_the_definition() {
+    let d = Default::default();
+    // Odd sides (the last row and column fall outside every window), window 2 and 3, and a
+    // plane of ties (the first element wins).
+    for (shape, k) in [([2, 3, 7, 9], 2), ([1, 2, 9, 6], 3), ([3, 4, 8, 8], 2)] {
+        let x = Tensor::<B, 4>::random(shape, Distribution::Default, &d);
+        let mut xv = values(x.clone());
+        xv[..shape[2] * shape[3]].iter_mut().for_each(|v| *v = 0.5);
+        let x = Tensor::<B, 4>::from_data(TensorData::new(xv.clone(), shape), &d);
+        let (out, idx) = max_pool2d_with_indices(x.clone(), [k, k], [k, k], [0, 0], [1, 1], false);
+        let (want_out, want_idx) = reference_max_pool(&xv, shape, k);
+        assert_eq!(out.dims(), [shape[0], shape[1], shape[2] / k, shape[3] / k]);
+        assert_eq!(values(out), want_out, "{shape:?} k={k}");
+        let idx: Vec<i64> = idx.into_data().convert::<i64>().to_vec().unwrap();
+        assert_eq!(idx, want_idx, "{shape:?} k={k}");
+        let plain = max_pool2d(x, [k, k], [k, k], [0, 0], [1, 1], false);
+        assert_eq!(values(plain), want_out);
+    }
+    // Overlapping windows (stride 1) keep the general path: still the definition.
+    let x = Tensor::<B, 4>::random([1, 1, 4, 4], Distribution::Default, &d);
+    let xv = values(x.clone());
+    let (out, _) = max_pool2d_with_indices(x, [2, 2], [1, 1], [0, 0], [1, 1], false);
+    let got = values(out);
+    for (o, g) in got.iter().enumerate() {
+        let (oh, ow) = (o / 3, o % 3);
+        let want = [0, 1, 4, 5]
+            .map(|a| xv[(oh + a / 4) * 4 + ow + a % 4])
+            .into_iter()
+            .fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!(*g, want);
     }
 }

@@ -114,6 +114,7 @@ pub mod mask;
 pub mod matmul;
 mod module;
 pub mod pool;
+pub(crate) mod pool_tiled; // inkstone patch
 mod qtensor;
 pub mod reduce;
 pub mod repeat_dim;

@@ -225,7 +225,20 @@ where
     let spatial_out = out_d * out_h * out_w;
     let x_data: &[T] = x.storage();
 
-    let (output, indices) = {
+    // inkstone patch: windows that tile the plane take the fast path (pool_tiled.rs).
+    let tiled = super::pool_tiled::max_pool_tiled(
+        x_data,
+        batch_size * channels,
+        [in_d, in_h, in_w],
+        [out_d, out_h, out_w],
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+    );
+    let (output, indices) = if let Some(tiled) = tiled {
+        tiled
+    } else {
         #[cfg(feature = "rayon")]
         {
             use rayon::prelude::*;
