@@ -119,35 +119,34 @@ impl Synthesizer {
     ) -> Option<GrayImage> {
         let c = single_char(symbol)?;
         let medians = self.library.get(c);
-        let has_font = self.families_with(c).next().is_some();
-        let use_font =
-            has_font && (medians.is_none() || rng.random::<f32>() < writer.font_fraction);
+        // Found once per sample: each family's files are searched for `c` (up to a few hundred
+        // subset files), so neither the choice nor the pick scans them again.
+        let families: Vec<&[FontArc]> = self.families_with(c).collect();
+        let use_font = !families.is_empty()
+            && (medians.is_none() || rng.random::<f32>() < writer.font_fraction);
         if use_font {
-            let font = self.pick_font(c, rng)?;
+            let font = pick_font(&families, c, rng);
             font::render(font, c, writer, rng, side)
         } else {
             Some(write(writer, medians?, rng, side))
         }
     }
 
-    /// A font for `c`: a family that has it, uniformly, then one of that family's files that
-    /// has it. `None` when no family has `c`.
-    fn pick_font(&self, c: char, rng: &mut impl Rng) -> Option<&FontArc> {
-        let families = self.families_with(c).count();
-        if families == 0 {
-            return None;
-        }
-        let family = self.families_with(c).nth(rng.random_range(0..families))?;
-        let files: Vec<&FontArc> = family.iter().filter(|f| font::has(f, c)).collect();
-        Some(files[rng.random_range(0..files.len())])
-    }
-
     /// The families with a glyph for `c`.
-    fn families_with(&self, c: char) -> impl Iterator<Item = &Vec<FontArc>> + '_ {
+    fn families_with(&self, c: char) -> impl Iterator<Item = &[FontArc]> + '_ {
         self.fonts
             .iter()
+            .map(Vec::as_slice)
             .filter(move |family| family.iter().any(|f| font::has(f, c)))
     }
+}
+
+/// A font for `c` from `families` (each has it; at least one): a family uniformly, then one
+/// of its files that has `c`.
+fn pick_font<'a>(families: &[&'a [FontArc]], c: char, rng: &mut impl Rng) -> &'a FontArc {
+    let family = families[rng.random_range(0..families.len())];
+    let files: Vec<&FontArc> = family.iter().filter(|f| font::has(f, c)).collect();
+    files[rng.random_range(0..files.len())]
 }
 
 /// Writes medians in `style` and places the result at a random spot inside the image,
