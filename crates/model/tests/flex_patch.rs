@@ -260,6 +260,10 @@ fn max_pooling_over_tiling_windows_matches_the_definition() {
         let plain = max_pool2d(x, [k, k], [k, k], [0, 0], [1, 1], false);
         assert_eq!(values(plain), want_out);
     }
+    // An empty batch: an empty output of the right shape, no panic.
+    let empty = Tensor::<B, 4>::zeros([0, 2, 4, 4], &d);
+    let (out, idx) = max_pool2d_with_indices(empty, [2, 2], [2, 2], [0, 0], [1, 1], false);
+    assert_eq!((out.dims(), idx.dims()), ([0, 2, 2, 2], [0, 2, 2, 2]));
     // Overlapping windows (stride 1) keep the general path: still the definition.
     let x = Tensor::<B, 4>::random([1, 1, 4, 4], Distribution::Default, &d);
     let xv = values(x.clone());

@@ -29,12 +29,13 @@ where
         && out_h * kh <= in_h
         && out_w * kw <= in_w
         && out_d * out_h * out_w > 0;
-    if !tiles {
+    // An empty batch (no first element to fill with) is left to the general path.
+    let (Some(&fill), true) = (x.first(), tiles) else {
         return None;
-    }
+    };
     let plane_in = in_d * in_h * in_w;
     let plane_out = out_d * out_h * out_w;
-    let mut output: Vec<T> = vec![x[0]; planes * plane_out];
+    let mut output: Vec<T> = vec![fill; planes * plane_out];
     let mut indices = vec![0i64; planes * plane_out];
     let pool_plane = |(p, (out, idx)): (usize, (&mut [T], &mut [i64]))| {
         let plane = &x[p * plane_in..(p + 1) * plane_in];
