@@ -6,11 +6,10 @@ use crate::dataset;
 use crate::progress::CountProgress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use image::codecs::jpeg::JpegEncoder;
-use inkstone_data::photo::{photograph, Conditions};
+use inkstone_data::photo::{Conditions, Shot};
 use inkstone_data::source::Loaded;
 use inkstone_data::Split;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -62,20 +61,14 @@ pub fn run(args: PhotosArgs) -> Result<()> {
         let mut rng = rand::rngs::StdRng::seed_from_u64(
             args.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
-        let conditions = Conditions::sample(&mut rng);
-        let glyph_px = rng.random_range(36..100);
-        let photo = photograph(&sample.image, &conditions, glyph_px, &mut rng);
+        let shot = Shot::take(&sample.image, &mut rng);
         let symbol = set.charset.symbol(sample.label as usize);
         let dir = staging.path().join(symbol);
         std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
         let file = format!("{i:06}.jpg");
         let path = dir.join(&file);
-        let mut bytes = Vec::new();
-        JpegEncoder::new_with_quality(&mut bytes, rng.random_range(70..93))
-            .encode_image(&photo)
-            .with_context(|| format!("{}: JPEG encoding", path.display()))?;
-        std::fs::write(&path, bytes).with_context(|| format!("{}", path.display()))?;
-        captions.push_str(&caption(&format!("{symbol}/{file}"), &conditions));
+        std::fs::write(&path, &shot.jpeg).with_context(|| format!("{}", path.display()))?;
+        captions.push_str(&caption(&format!("{symbol}/{file}"), &shot.conditions));
         progress.advance(1);
     }
     progress.finish();

@@ -88,7 +88,7 @@ pub struct TrainArgs {
         "epochs", "batch_size", "optimizer", "lr", "schedule", "warmup_epochs", "weight_decay",
         "momentum", "label_smoothing", "augment", "seed", "max_steps_per_epoch",
         "checkpoint_every", "precision", "init", "out", "synth_per_class", "font",
-        "font_fraction", "synth_style", "real_test"])]
+        "font_fraction", "photo_fraction", "synth_style", "real_test"])]
     resume: Option<PathBuf>,
     /// cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu")]
@@ -117,6 +117,11 @@ pub struct TrainArgs {
     /// With `--data synth:<charset>`: share of samples drawn from the fonts.
     #[arg(long)]
     font_fraction: Option<f32>,
+    /// With `--data synth:<charset>`: share of samples photographed as phone photos (uneven
+    /// light, paper, ink, rules, clutter, blur, JPEG) before the recipe, as `data photos`
+    /// takes them; overrides the style's `photo_fraction`.
+    #[arg(long)]
+    photo_fraction: Option<f32>,
     /// With `--data synth:<charset>`: the writers' style, JSON (`'{"stroke_scale": 0.2}'`,
     /// every field optional, the rest as the default writer) or a JSON file; `--font-fraction`
     /// overrides its share of fonts.
@@ -217,6 +222,7 @@ impl TrainArgs {
                 synth.style = dataset::synth_style(style).context("--synth-style")?;
             }
             set!(synth.style.font_fraction, self.font_fraction);
+            set!(synth.style.photo_fraction, self.photo_fraction);
             if !self.font.is_empty() {
                 synth.fonts = self
                     .font
@@ -234,10 +240,11 @@ impl TrainArgs {
         } else if self.synth_per_class.is_some()
             || !self.font.is_empty()
             || self.font_fraction.is_some()
+            || self.photo_fraction.is_some()
             || self.synth_style.is_some()
         {
             anyhow::bail!(
-                "--synth-per-class, --font, --font-fraction and --synth-style need --data synth:<charset>"
+                "--synth-per-class, --font, --font-fraction, --photo-fraction and --synth-style need --data synth:<charset>"
             );
         }
         if self.real_test.is_some() {

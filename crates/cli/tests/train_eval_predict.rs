@@ -334,6 +334,23 @@ fn init_starts_from_a_bundles_weights_and_refuses_another_model() {
         !other.exists(),
         "a run folder was made for a refused --init"
     );
+    // LeNet-5's linear layer is sized by its input: another side is another model.
+    let larger = inkstone(&[
+        "train",
+        "--model",
+        "lenet5",
+        "--input",
+        "32",
+        "--init",
+        bundle.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_fails_with(
+        &larger,
+        &[bundle.to_str().unwrap(), "--init holds model `lenet5`"],
+    );
+    assert!(!other.exists());
 }
 
 #[test]

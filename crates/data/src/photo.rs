@@ -5,6 +5,7 @@
 //! It measures what real photos cost a model, on samples whose labels are known; seeded, so
 //! the same seed gives the same photos.
 
+use image::codecs::jpeg::JpegEncoder;
 use image::{GrayImage, Rgb, RgbImage};
 use rand::Rng;
 
@@ -68,6 +69,34 @@ impl Conditions {
             },
             clutter: rng.random_bool(0.3),
         }
+    }
+}
+
+/// One photo as a phone takes it: what it was made under, and its JPEG file.
+pub struct Shot {
+    pub conditions: Conditions,
+    pub jpeg: Vec<u8>,
+}
+
+impl Shot {
+    /// Takes a photo of `sample` under conditions drawn from `rng`: the writing 36–99 pixels
+    /// tall, saved at JPEG quality 70–92 (`data photos` writes these files; a synthetic source
+    /// with a `photo_fraction` reads them back as its samples).
+    pub fn take(sample: &GrayImage, rng: &mut impl Rng) -> Self {
+        let conditions = Conditions::sample(rng);
+        let glyph_px = rng.random_range(36..100);
+        let photo = photograph(sample, &conditions, glyph_px, rng);
+        let mut jpeg = Vec::new();
+        JpegEncoder::new_with_quality(&mut jpeg, rng.random_range(70..93))
+            .encode_image(&photo)
+            .expect("JPEG encoding into memory of an RGB image cannot fail");
+        Shot { conditions, jpeg }
+    }
+
+    /// The photo as `predict` reads its file: decoded, in gray.
+    pub fn gray(&self) -> GrayImage {
+        crate::image_file::decode_gray(&self.jpeg)
+            .expect("a JPEG this module encoded decodes within the limits")
     }
 }
 

@@ -102,11 +102,22 @@ impl Bundle {
     }
 
     pub fn network<B: Backend>(&self, device: &B::Device) -> Result<Network<B>, BundleError> {
+        self.network_as(&self.spec, device)
+    }
+
+    /// The network `spec` describes, with this bundle's weights: `spec` may differ from the
+    /// bundle's own where no weight depends on the difference (another input side for a
+    /// network that ends in global pooling, see [`ModelSpec::same_weights`]).
+    pub fn network_as<B: Backend>(
+        &self,
+        spec: &ModelSpec,
+        device: &B::Device,
+    ) -> Result<Network<B>, BundleError> {
         let mismatch = |detail: String| BundleError::Mismatch {
             path: self.origin.clone(),
             detail,
         };
-        Network::new(&self.spec, device)
+        Network::new(spec, device)
             .map_err(|e| mismatch(e.to_string()))?
             .with_weights(self.weights.clone())
             .map_err(|e| {

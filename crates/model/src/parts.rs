@@ -160,6 +160,17 @@ impl Layer {
 }
 
 impl ModelSpec {
+    /// Whether `other` holds exactly the tensors of this spec (names and shapes), so that one's
+    /// weights serve the other: the same layers and classes on another input side, where every
+    /// weight is a convolution's or follows a global pooling (charcnn, ResNet-18), not where a
+    /// flattened feature map feeds a linear layer (LeNet-5).
+    pub fn same_weights(&self, other: &ModelSpec) -> bool {
+        self.layers == other.layers
+            && self.classes == other.classes
+            && self.input[0] == other.input[0]
+            && matches!((self.tensors(), other.tensors()), (Ok(a), Ok(b)) if a == b)
+    }
+
     /// Every tensor of the network by its full name (`layers.3.weight`), with its shape;
     /// an error when the spec's shapes do not chain.
     pub fn tensors(&self) -> Result<Vec<TensorSlot>, SpecError> {
@@ -207,6 +218,30 @@ mod tests {
             listed_sorted.sort();
             assert_eq!(listed_sorted, built, "{name}");
         }
+    }
+
+    #[test]
+    fn weights_serve_another_input_side_only_where_none_depends_on_it() {
+        let charcnn = |side| builtin("charcnn", 9, side).unwrap();
+        assert!(charcnn(32).same_weights(&charcnn(48)));
+        assert!(builtin("resnet18", 9, 64)
+            .unwrap()
+            .same_weights(&builtin("resnet18", 9, 96).unwrap()));
+        // LeNet-5 flattens its last feature map into a linear layer sized by the input.
+        let lenet = |side| builtin("lenet5", 9, side).unwrap();
+        assert!(!lenet(28).same_weights(&lenet(32)));
+        // Another head, or the stem of another stage (112 px), is another network.
+        assert!(!charcnn(32).same_weights(&builtin("charcnn", 10, 32).unwrap()));
+        assert!(!builtin("resnet18", 9, 64)
+            .unwrap()
+            .same_weights(&builtin("resnet18", 9, 112).unwrap()));
+        // The smaller network's weights load into the larger one unchanged.
+        let small = Network::<Flex>::new(&charcnn(32), &Default::default()).unwrap();
+        let large = Network::<Flex>::new(&charcnn(48), &Default::default())
+            .unwrap()
+            .with_weights(small.weights())
+            .unwrap();
+        assert_eq!(large.weights(), small.weights());
     }
 
     #[test]

@@ -219,7 +219,7 @@ fn start_or_resume<B: AutodiffBackend>(
         None => {
             let network = match job.init {
                 None => Network::<B>::new(job.spec, device).map_err(BundleError::from)?,
-                Some(bundle) => bundle.network(device)?,
+                Some(bundle) => bundle.network_as(job.spec, device)?,
             };
             let fresh = Position {
                 epoch: 1,
@@ -497,8 +497,9 @@ fn update_plots(run: &RunDir, lr: &LrCurve) {
     }
 }
 
-/// Loads the `--init` bundle at `path`, which must hold the run's model and classes in the
-/// same order (class `i` of the head must mean the same symbol). The command calls it before
+/// Loads the `--init` bundle at `path`, which must hold the run's model (at any input side
+/// its weights do not depend on) and classes in the same order (class `i` of the head must
+/// mean the same symbol). The command calls it before
 /// making the run folder, so a wrong bundle leaves nothing behind, and passes the bundle on in
 /// [`TrainJob::init`].
 pub fn check_init(path: &Path, spec: &ModelSpec, charset: &Charset) -> Result<Bundle, TrainError> {
@@ -509,7 +510,9 @@ pub fn check_init(path: &Path, spec: &ModelSpec, charset: &Charset) -> Result<Bu
             detail,
         })
     };
-    if bundle.spec != *spec {
+    // Another input side is taken where no weight depends on it: a model trained on small
+    // inputs goes on at a larger side ("progressive resizing").
+    if bundle.spec.name != spec.name || !bundle.spec.same_weights(spec) {
         return Err(mismatch(format!(
             "--init holds model `{}` ({} classes on {:?}), the run trains `{}` ({} classes on \
              {:?})",

@@ -8,10 +8,11 @@
 
 use super::{SynthStyle, Synthesizer};
 use crate::packed::{PackedSet, PreparedSet};
+use crate::photo::Shot;
 use crate::{Charset, DataError, Dataset, Recipe, Sample};
 use image::GrayImage;
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -20,6 +21,8 @@ pub const DEFAULT_PER_CLASS: usize = 32;
 pub const DEFAULT_RAW_SIDE: u32 = 96;
 /// The draw of [`SynthSet::held_out`]: no epoch seed is ever this.
 const HELD_OUT_DRAW: u64 = u64::MAX;
+/// Mixed into a sample's seed for its photo's stream.
+const PHOTO_STREAM: u64 = 0x5DEE_CE66_D1CE_4E5B;
 
 /// How a `synth:<charset>` training source writes, as a run's config records it. In JSON
 /// every field is optional.
@@ -143,8 +146,10 @@ impl SynthSet {
         PackedSet::prepare(&dataset, &self.recipe, name)
     }
 
-    /// The raw rendering (dark ink on white) of sample `index` in the draw seeded by `draw`
-    /// (an epoch's seed; files use 0). `None` for a class the synthesiser cannot write.
+    /// The raw rendering (dark ink on white, or for the style's `photo_fraction` of the
+    /// samples a photo of it as `predict` would read it) of sample `index` in the draw seeded
+    /// by `draw` (an epoch's seed; files use 0). `None` for a class the synthesiser cannot
+    /// write.
     pub fn raw(&self, index: usize, draw: u64) -> Option<GrayImage> {
         let classes = self.charset.len().max(1);
         let (class, writer) = (index % classes, (index / classes) as u64);
@@ -155,11 +160,27 @@ impl SynthSet {
             .synth
             .style
             .writer(&mut StdRng::seed_from_u64(writer_seed));
-        let mut rng = StdRng::seed_from_u64(
-            writer_seed ^ (class as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        );
-        self.synth
-            .render_as(&style, self.charset.symbol(class), &mut rng, self.raw_side)
+        let sample_seed = writer_seed ^ (class as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = StdRng::seed_from_u64(sample_seed);
+        let ink =
+            self.synth
+                .render_as(&style, self.charset.symbol(class), &mut rng, self.raw_side)?;
+        Some(self.maybe_photographed(ink, sample_seed))
+    }
+
+    /// `ink` photographed for the style's `photo_fraction` of the samples, else as it is. The
+    /// photo draws from its own stream, seeded by the sample's, so every clean sample stays
+    /// what it was without photos and a resumed run draws the same photos.
+    fn maybe_photographed(&self, ink: GrayImage, sample_seed: u64) -> GrayImage {
+        let fraction = self.synth.style.photo_fraction;
+        if fraction <= 0.0 {
+            return ink;
+        }
+        let mut rng = StdRng::seed_from_u64(sample_seed ^ PHOTO_STREAM);
+        if rng.random::<f32>() >= fraction {
+            return ink;
+        }
+        Shot::take(&ink, &mut rng).gray()
     }
 }
 
@@ -213,6 +234,37 @@ mod tests {
         for epoch in [0, 1, 2] {
             assert_ne!(test.image(4), set.prepared(4, epoch));
         }
+    }
+
+    #[test]
+    fn a_photo_fraction_photographs_that_share_and_leaves_the_rest_as_they_were() {
+        let clean = set();
+        let mut photos = set();
+        photos.synth.style.photo_fraction = 0.5;
+        photos.per_class = 40;
+        let mut taken = 0;
+        for i in 0..photos.len() {
+            let shot = photos.raw(i, 3).unwrap();
+            // A clean rendering is the raw side on white paper; a photo is framed wider or
+            // narrower, on paper that is never quite white after the camera's noise.
+            let is_photo = shot.dimensions() != (clean.raw_side, clean.raw_side)
+                || shot.get_pixel(0, 0).0[0] < 250;
+            if is_photo {
+                taken += 1;
+                assert_eq!(
+                    shot,
+                    photos.raw(i, 3).unwrap(),
+                    "sample {i}: the same photo"
+                );
+            } else {
+                assert_eq!(
+                    shot,
+                    clean.raw(i, 3).unwrap(),
+                    "sample {i}: as without photos"
+                );
+            }
+        }
+        assert!((42..78).contains(&taken), "{taken} of 120 photographed");
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct SynthStyle {
     pub ink_variation: f32,
     /// Share of samples drawn from a font instead of strokes, when fonts are loaded.
     pub font_fraction: f32,
+    /// Share of samples photographed as people take photos (uneven light, coloured paper and
+    /// ink, rules, clutter, camera blur and JPEG: [`crate::photo`]) before the recipe, so
+    /// the model learns from what the recipe makes of a photo, not only of clean ink.
+    pub photo_fraction: f32,
     /// A writer's constant slant (horizontal shear), drawn once per writer.
     pub slant: Span,
     /// A writer's chance that the pen stays down from one stroke to the next, leaving a thin
@@ -116,6 +120,7 @@ impl Default for SynthStyle {
             ink: [0.0, 90.0],
             ink_variation: 20.0,
             font_fraction: 0.2,
+            photo_fraction: 0.0,
             slant: [-0.2, 0.2],
             cursive: [0.0, 0.5],
             ligature_weight: [0.3, 0.6],
@@ -147,6 +152,7 @@ impl SynthStyle {
             ink: [0.0, 0.0],
             ink_variation: 0.0,
             font_fraction: 0.0,
+            photo_fraction: 0.0,
             slant: [0.0, 0.0],
             cursive: [0.0, 0.0],
             ligature_weight: [0.5, 0.5],
@@ -221,6 +227,7 @@ impl SynthStyle {
             ("shear", self.shear, 1.0),
             ("ink_variation", self.ink_variation, 255.0),
             ("font_fraction", self.font_fraction, 1.0),
+            ("photo_fraction", self.photo_fraction, 1.0),
         ];
         for (name, v, high) in scalars {
             if !(v.is_finite() && (0.0..=high).contains(&v)) {
