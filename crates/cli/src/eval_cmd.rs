@@ -5,7 +5,9 @@ use crate::device::DeviceChoice;
 use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
-use inkstone_data::Split;
+use inkstone_data::packed::PackedSet;
+use inkstone_data::source::Loaded;
+use inkstone_data::{Recipe, Split};
 use inkstone_model::Bundle;
 use inkstone_train::evaluate::{evaluate_with_errors, EvaluationReport};
 use inkstone_train::report::{write_report, ReportInput};
@@ -51,13 +53,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
             data_charset.name
         );
     }
-    let set = dataset::prepare(loaded, &bundle.recipe, &name)?;
+    let views = prepare_views(loaded, &bundle.recipe, &name)?;
+    let set = &views[0];
     let mut progress = CountProgress::new("evaluating", Some(set.len() as u64));
     let (evaluation, errors) = crate::with_backend!(args.device, |B, device| {
         let network = bundle.network::<B>(&device)?;
         evaluate_with_errors::<B>(
             &network,
-            &set,
+            &views,
             &bundle.recipe,
             args.batch_size,
             &device,
@@ -72,7 +75,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             title: &title,
             evaluation: &evaluation,
             errors: &errors,
-            set: &set,
+            set,
             charset: &bundle.charset,
         };
         let summary = write_report(dir, &input)
@@ -97,4 +100,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The set prepared once per test-time view of `recipe` (its own view first, see
+/// `Recipe::views`). A packed file holds inputs already prepared with the recipe's own view,
+/// so it is evaluated with that one alone.
+fn prepare_views(loaded: Loaded, recipe: &Recipe, name: &str) -> Result<Vec<PackedSet>> {
+    let recipes = recipe.view_recipes();
+    match loaded {
+        Loaded::Raw(data) if recipes.len() > 1 && !data.is_empty() => Ok(recipes
+            .iter()
+            .map(|r| PackedSet::prepare(&data, r, name))
+            .collect()),
+        loaded => Ok(vec![dataset::prepare(loaded, &recipes[0], name)?]),
+    }
 }

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::Subcommand;
+use inkstone_data::recipe::View;
 use inkstone_data::{Charset, Recipe};
 use inkstone_model::builtin::default_side;
 use inkstone_model::{Bundle, Summary};
@@ -32,6 +33,19 @@ pub enum ModelCommand {
         classes: usize,
         #[arg(long)]
         input: Option<usize>,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+    /// Set a bundle's test-time views (test-time augmentation): `predict`, `eval` and the
+    /// service average the network's probabilities over the recipe's own view and these
+    /// (training uses its own view only). No `--view` removes them.
+    Views {
+        bundle: PathBuf,
+        /// FIT:PEN — the ink's larger side fitted to FIT pixels, redrawn with a pen PEN times
+        /// the recipe's (e.g. for a 32 px charcnn, whose own fit is 28: `--view 25:1 --view
+        /// 31:1 --view 28:1.3`); repeatable.
+        #[arg(long, value_parser = parse_view)]
+        view: Vec<View>,
         #[arg(short, long)]
         out: PathBuf,
     },
@@ -86,6 +100,27 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             );
             Ok(())
         }
+        ModelCommand::Views { bundle, view, out } => {
+            let mut bundle = Bundle::load(&bundle)?;
+            let side = bundle.recipe.input_size;
+            if let Some(v) = view.iter().find(|v| v.fit > side) {
+                anyhow::bail!(
+                    "--view {}:{}: a fit of {} px does not fit the model's {side} px input",
+                    v.fit,
+                    v.pen_scale,
+                    v.fit
+                );
+            }
+            bundle.recipe.views = view;
+            bundle.save(&out)?;
+            println!(
+                "wrote {} with {} test-time views besides its own to {}",
+                bundle.spec.name,
+                bundle.recipe.views.len(),
+                out.display()
+            );
+            Ok(())
+        }
         ModelCommand::Average { bundles, out } => {
             let loaded = bundles
                 .iter()
@@ -100,4 +135,18 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `FIT:PEN` of `--view`: a fit in pixels (1 or more) and a pen scale (over 0, at most 4).
+fn parse_view(arg: &str) -> Result<View, String> {
+    let bad = || format!("`{arg}`: expected FIT:PEN, e.g. 25:1 or 28:1.3");
+    let (fit, pen) = arg.split_once(':').ok_or_else(bad)?;
+    let fit: u32 = fit.trim().parse().map_err(|_| bad())?;
+    let pen_scale: f32 = pen.trim().parse().map_err(|_| bad())?;
+    if fit == 0 || !(pen_scale > 0.0 && pen_scale <= 4.0) {
+        return Err(format!(
+            "`{arg}`: the fit must be 1 or more pixels and the pen scale in (0, 4]"
+        ));
+    }
+    Ok(View { fit, pen_scale })
 }

@@ -213,3 +213,58 @@ fn bundles_of_one_model_average_and_of_two_models_are_refused() {
     assert_fails_with(&out, &["c", "model differs"]);
     assert!(!Path::new(&mixed).exists(), "nothing written");
 }
+
+#[test]
+fn test_time_views_are_set_checked_and_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let out = inkstone(&["model", "init", "lenet5", "-o", &path("a")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let viewed = path("viewed.inkstone");
+    let out = inkstone(&[
+        "model",
+        "views",
+        &path("a"),
+        "--view",
+        "16:1",
+        "--view",
+        "20:1.5",
+        "-o",
+        &viewed,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 test-time views"),
+        "{}",
+        stdout(&out)
+    );
+    let bundle = inkstone_model::Bundle::load(Path::new(&viewed)).unwrap();
+    assert_eq!(bundle.recipe.views.len(), 2);
+    assert_eq!(
+        (bundle.recipe.views[1].fit, bundle.recipe.views[1].pen_scale),
+        (20, 1.5)
+    );
+    let eval = inkstone(&["eval", &viewed, "--data", "mnist", "--json"]);
+    assert!(eval.status.success(), "{}", stderr(&eval));
+    // No --view takes them off again.
+    let plain = path("plain.inkstone");
+    let out = inkstone(&["model", "views", &viewed, "-o", &plain]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(inkstone_model::Bundle::load(Path::new(&plain))
+        .unwrap()
+        .recipe
+        .views
+        .is_empty());
+    for (view, complaint) in [
+        ("40:1", "does not fit the model's 28 px input"),
+        ("25", "expected FIT:PEN"),
+        ("20:0", "pen scale"),
+    ] {
+        let refused = path("refused.inkstone");
+        let out = inkstone(&["model", "views", &path("a"), "--view", view, "-o", &refused]);
+        // A malformed value is a usage error (clap's exit 2), a misfit one a run error (1).
+        assert!(!out.status.success(), "{view}");
+        assert!(stderr(&out).contains(complaint), "{view}: {}", stderr(&out));
+        assert!(!Path::new(&refused).exists(), "{view}: nothing written");
+    }
+}

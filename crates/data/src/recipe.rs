@@ -96,6 +96,20 @@ pub struct Recipe {
     /// its training width. Bundles from before this field have it off.
     #[serde(default)]
     pub one_pen: bool,
+    /// Test-time views: other renderings of the same ink (the glyph fitted to another size,
+    /// drawn with another pen) whose predictions are averaged with the recipe's own in
+    /// `predict`, `eval` and the service; training uses the recipe's own view only. None by
+    /// default (`inkstone model views` sets them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub views: Vec<View>,
+}
+
+/// One test-time view (see [`Recipe::views`]): the ink's larger side fitted to `fit` pixels
+/// and, with stroke-width normalisation, redrawn with a pen `pen_scale` times the recipe's.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub fit: u32,
+    pub pen_scale: f32,
 }
 
 fn mnist_pen() -> f32 {
@@ -137,6 +151,7 @@ impl Recipe {
             gray: None,
             stroke_pen: DEFAULT_PEN,
             one_pen: false,
+            views: Vec::new(),
         }
     }
 
@@ -156,6 +171,7 @@ impl Recipe {
             gray: Some(GrayNorm::default()),
             stroke_pen: CHARACTER_PEN,
             one_pen: true,
+            views: Vec::new(),
         }
     }
 
@@ -183,6 +199,52 @@ impl Recipe {
     /// Turns any gray image into the model's input image: bright ink on black, `input_size`².
     /// An image with no ink at all comes out black.
     pub fn prepare(&self, source: &GrayImage) -> GrayImage {
+        let own = self.own_view();
+        match self.ink(source) {
+            Some(glyph) => self.place(glyph, own),
+            None => GrayImage::new(self.input_size, self.input_size),
+        }
+    }
+
+    /// The recipe's own view followed by its test-time [`Recipe::views`], each prepared as
+    /// [`Recipe::prepare`] would with that fit and pen; the photo steps run once for all.
+    pub fn prepare_views(&self, source: &GrayImage) -> Vec<GrayImage> {
+        let glyph = self.ink(source);
+        std::iter::once(self.own_view())
+            .chain(self.views.iter().copied())
+            .map(|view| match &glyph {
+                Some(glyph) => self.place(glyph.clone(), view),
+                None => GrayImage::new(self.input_size, self.input_size),
+            })
+            .collect()
+    }
+
+    /// Every view's own recipe, the recipe's own first (with no test-time views of their own):
+    /// for preparing a whole data set once per view.
+    pub fn view_recipes(&self) -> Vec<Recipe> {
+        let own = Recipe {
+            views: Vec::new(),
+            ..self.clone()
+        };
+        std::iter::once(own.clone())
+            .chain(self.views.iter().map(|v| Recipe {
+                fit: v.fit,
+                stroke_pen: own.stroke_pen * v.pen_scale,
+                ..own.clone()
+            }))
+            .collect()
+    }
+
+    fn own_view(&self) -> View {
+        View {
+            fit: self.fit,
+            pen_scale: 1.0,
+        }
+    }
+
+    /// The ink of `source`, bright on black and cropped to its box, with the paper, rules and
+    /// stray marks of a photo taken off; `None` when there is no ink.
+    fn ink(&self, source: &GrayImage) -> Option<GrayImage> {
         let mut ink = source.clone();
         if self.ink_is_dark(source) {
             imageops::invert(&mut ink);
@@ -197,18 +259,23 @@ impl Recipe {
         };
         remove_background(&mut ink, ink_top, floor);
         main_ink::keep_main_ink(&mut ink, photo);
+        let (x, y, w, h) = ink_box(&ink)?;
+        Some(imageops::crop_imm(&ink, x, y, w, h).to_image())
+    }
+
+    /// The cropped ink `glyph` fitted (and redrawn) as `view` says, centred in the input
+    /// square, gray-normalised.
+    fn place(&self, glyph: GrayImage, view: View) -> GrayImage {
         let side = self.input_size;
-        let Some((x, y, w, h)) = ink_box(&ink) else {
-            return GrayImage::new(side, side);
-        };
-        let glyph = imageops::crop_imm(&ink, x, y, w, h).to_image();
+        let fit = view.fit.clamp(1, side);
+        let pen = self.stroke_pen * view.pen_scale * fit as f32;
         let redrawn = self
             .one_pen
-            .then(|| one_pen::redraw(&glyph, self.fit, self.stroke_pen * self.fit as f32))
+            .then(|| one_pen::redraw(&glyph, fit, pen))
             .flatten();
         let glyph = match redrawn {
             Some(glyph) => glyph,
-            None => self.fit_glyph(glyph),
+            None => self.fit_glyph(glyph, fit),
         };
         let (nw, nh) = glyph.dimensions();
         let (cx, cy) = match self.centering {
@@ -227,10 +294,10 @@ impl Recipe {
     }
 
     /// Resizes a cropped glyph, keeping its aspect, so that its longer side is `fit`.
-    fn fit_glyph(&self, glyph: GrayImage) -> GrayImage {
+    fn fit_glyph(&self, glyph: GrayImage, fit: u32) -> GrayImage {
         let (w, h) = glyph.dimensions();
         let side = self.input_size;
-        let scale = self.fit as f32 / w.max(h) as f32;
+        let scale = fit as f32 / w.max(h) as f32;
         let (nw, nh) = (
             ((w as f32 * scale).round() as u32).clamp(1, side),
             ((h as f32 * scale).round() as u32).clamp(1, side),
@@ -540,6 +607,52 @@ mod tests {
                 paper as u8
             }])
         })
+    }
+
+    #[test]
+    fn test_time_views_are_the_recipes_of_each_fit_and_pen() {
+        let own = Recipe::characters(32);
+        let recipe = Recipe {
+            views: vec![
+                View {
+                    fit: 20,
+                    pen_scale: 1.0,
+                },
+                View {
+                    fit: own.fit,
+                    pen_scale: 1.6,
+                },
+            ],
+            ..own.clone()
+        };
+        let photo = photo_of_an_l();
+        let views = recipe.prepare_views(&photo);
+        assert_eq!(views.len(), 3);
+        // The recipe's own view first, as training prepares it; `eval` prepares each view
+        // with its own recipe, `predict` all at once: the same images.
+        assert_eq!(views[0], own.prepare(&photo));
+        assert_eq!(recipe.prepare(&photo), views[0]);
+        for (view, alone) in views.iter().zip(recipe.view_recipes()) {
+            assert!(alone.views.is_empty());
+            assert_eq!(*view, alone.prepare(&photo));
+        }
+        let ink = |img: &GrayImage| img.pixels().filter(|p| p.0[0] > 127).count();
+        let (_, _, _, h_own) = ink_box(&views[0]).unwrap();
+        let (_, _, _, h_small) = ink_box(&views[1]).unwrap();
+        assert!(
+            h_small + 5 < h_own,
+            "fit 20 drew {h_small} px tall, fit 28 {h_own}"
+        );
+        assert!(
+            ink(&views[2]) > ink(&views[0]),
+            "the wider pen draws more ink"
+        );
+        // Without ink every view is blank.
+        let blank = GrayImage::from_pixel(40, 40, Luma([255]));
+        assert!(recipe
+            .prepare_views(&blank)
+            .iter()
+            .all(|v| v.pixels().all(|p| p.0[0] == 0)));
     }
 
     #[test]

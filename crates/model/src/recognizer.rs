@@ -100,29 +100,58 @@ impl Recognizer {
         self.threads
     }
 
-    /// Number of values in one model input (`C·H·W`).
-    pub fn input_len(&self) -> usize {
-        self.bundle.spec.input.iter().product()
+    /// Views of each image the network runs on: the recipe's own and its test-time views
+    /// (`Recipe::views`), whose probabilities are averaged.
+    pub fn views(&self) -> usize {
+        1 + self.bundle.recipe.views.len()
     }
 
-    /// The model input for one raw image (any size or polarity), through the bundle's recipe.
+    /// Number of values in one image's model inputs (`views·C·H·W`).
+    pub fn input_len(&self) -> usize {
+        self.views() * self.bundle.spec.input.iter().product::<usize>()
+    }
+
+    /// The model inputs for one raw image (any size or polarity), through the bundle's
+    /// recipe: one per view, laid end to end.
     pub fn input_for(&self, image: &GrayImage) -> Vec<f32> {
         let recipe = &self.bundle.recipe;
         let mut input = Vec::with_capacity(self.input_len());
-        recipe.append_input(&recipe.prepare(image), &mut input);
+        for view in recipe.prepare_views(image) {
+            recipe.append_input(&view, &mut input);
+        }
         input
     }
 
-    /// Logits for `n` inputs laid end to end (`n·C·H·W` values), `n·classes` values back.
+    /// Logits for `n` images' inputs laid end to end (`n` × [`Recognizer::input_len`]
+    /// values), `n·classes` values back. With test-time views an image's row is the log of
+    /// its views' mean probabilities: `softmax` of it gives that mean.
     pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
-        if inputs.len() != n * c * h * w {
+        if inputs.len() != n * self.input_len() {
             return Err(ModelError::Inference(format!(
-                "{} values do not make {n} inputs of shape [{c}, {h}, {w}]",
-                inputs.len()
+                "{} values do not make {n} images of {} inputs of shape [{c}, {h}, {w}]",
+                inputs.len(),
+                self.views()
             )));
         }
-        let mut logits = Vec::with_capacity(n * self.bundle.charset.len());
+        let logits = self.run_each(&inputs)?;
+        let classes = self.bundle.charset.len();
+        if self.views() == 1 {
+            return Ok(logits);
+        }
+        Ok(logits
+            .chunks_exact(classes * self.views())
+            .flat_map(|image| {
+                let views: Vec<Vec<f32>> = image.chunks_exact(classes).map(log_softmax).collect();
+                log_mean_probabilities(&views)
+            })
+            .collect())
+    }
+
+    /// The network's logits for every input in `inputs`, one run each.
+    fn run_each(&self, inputs: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let [c, h, w] = self.bundle.spec.input;
+        let mut logits = Vec::with_capacity(inputs.len() / (c * h * w) * self.bundle.charset.len());
         for one in inputs.chunks_exact(c * h * w) {
             let x = tract_ndarray::Array4::from_shape_vec((1, c, h, w), one.to_vec())
                 .map_err(|e| ModelError::Inference(e.to_string()))?;
@@ -184,6 +213,28 @@ impl Recognizer {
     }
 }
 
+/// Log-probabilities from logits, computed stably.
+pub fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|v| (v - max).exp()).sum();
+    let log_sum = max + sum.ln();
+    logits.iter().map(|v| v - log_sum).collect()
+}
+
+/// The log of the mean probability over `views` (each a row of log-probabilities over the
+/// same classes), computed about each class's largest view, so that a class every view finds
+/// unlikely keeps a finite log-probability.
+pub fn log_mean_probabilities(views: &[Vec<f32>]) -> Vec<f32> {
+    let n = views.len() as f32;
+    (0..views.first().map_or(0, Vec::len))
+        .map(|j| {
+            let top = views.iter().map(|v| v[j]).fold(f32::NEG_INFINITY, f32::max);
+            let sum: f32 = views.iter().map(|v| (v[j] - top).exp()).sum();
+            top + (sum / n).ln()
+        })
+        .collect()
+}
+
 /// Probabilities from logits, computed stably (shifted by the maximum).
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -219,6 +270,76 @@ mod tests {
         let probs = recognizer.rank(&logits, 10);
         assert!((probs.iter().map(|c| c.prob).sum::<f32>() - 1.0).abs() < 1e-5);
         assert_eq!(probs[0].char, "6");
+    }
+
+    #[test]
+    fn the_mean_of_probabilities_over_views_stays_finite() {
+        let views = [
+            vec![0.8f32.ln(), 0.2f32.ln()],
+            vec![0.4f32.ln(), 0.6f32.ln()],
+        ];
+        let mean = log_mean_probabilities(&views);
+        assert!((mean[0].exp() - 0.6).abs() < 1e-6 && (mean[1].exp() - 0.4).abs() < 1e-6);
+        // A class every view gives e^-200 (0 in f32) keeps a log-probability of -200.
+        let mean = log_mean_probabilities(&[vec![0.0, -200.0], vec![0.0, -200.0]]);
+        assert!((mean[1] + 200.0).abs() < 1e-3, "{mean:?}");
+        let p = softmax(&log_softmax(&[1.0, 2.0, 3.0]));
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn test_time_views_average_the_networks_probabilities() {
+        let digit = |shift: u32| {
+            GrayImage::from_fn(28, 28, |x, y| {
+                let on = (8 + shift..12 + shift).contains(&x) && (4..24).contains(&y);
+                image::Luma([if on { 255 } else { 0 }])
+            })
+        };
+        let spec = builtin("lenet5", 10, 28).unwrap();
+        let plain = Bundle::untrained(
+            spec,
+            inkstone_data::Recipe::mnist(),
+            inkstone_data::Charset::digits(),
+        )
+        .unwrap();
+        let mut viewed = plain.clone();
+        let views = [(20, 1.0), (14, 1.0)]
+            .map(|(fit, pen_scale)| inkstone_data::recipe::View { fit, pen_scale });
+        viewed.recipe.views = views.to_vec();
+        let (plain, viewed) = (
+            Recognizer::new(plain).unwrap(),
+            Recognizer::new(viewed).unwrap(),
+        );
+        assert_eq!((plain.views(), viewed.views()), (1, 3));
+        assert_eq!(viewed.input_len(), 3 * 28 * 28);
+        // Two images at once: each row is the mean over that image's three views, each
+        // view's probabilities as the single-view network gives them for that view alone.
+        let images = [digit(0), digit(6)];
+        let inputs: Vec<f32> = images.iter().flat_map(|i| viewed.input_for(i)).collect();
+        let rows = viewed.logits(inputs, 2).unwrap();
+        assert_eq!(rows.len(), 2 * 10);
+        for (image, row) in images.iter().zip(rows.chunks(10)) {
+            let per_view: Vec<Vec<f32>> = viewed
+                .bundle
+                .recipe
+                .view_recipes()
+                .iter()
+                .map(|r| {
+                    let mut input = Vec::new();
+                    r.append_input(&r.prepare(image), &mut input);
+                    log_softmax(&plain.logits(input, 1).unwrap())
+                })
+                .collect();
+            let expected = softmax(&log_mean_probabilities(&per_view));
+            for (got, want) in softmax(row).iter().zip(&expected) {
+                assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+            }
+        }
+        let err = viewed
+            .logits(vec![0.0; 28 * 28], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("3 inputs"), "{err}");
     }
 
     #[test]

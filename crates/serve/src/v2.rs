@@ -166,6 +166,20 @@ async fn infer_version(
     .await
 }
 
+/// A tensor request holds one prepared input per image, where the recognizer takes one per
+/// test-time view (`Recipe::views`): the client's input stands for every view, so the mean
+/// over the views is the network's answer to that input.
+fn as_every_view(values: Vec<f32>, n: usize, views: usize) -> Vec<f32> {
+    if views == 1 || n == 0 {
+        return values;
+    }
+    let one = values.len() / n;
+    values
+        .chunks_exact(one)
+        .flat_map(|input| std::iter::repeat_n(input, views).flatten().copied())
+        .collect()
+}
+
 async fn run_infer(
     app: &App,
     model: Arc<LoadedModel>,
@@ -178,6 +192,7 @@ async fn run_infer(
         batch: n,
         outputs: wanted,
     } = parse_infer(body, model.recognizer.bundle.spec.input)?;
+    let values = as_every_view(values, n, model.recognizer.views());
     let inference = ticket.infer(values, n).await?;
     app.metrics
         .observe_batch(&model.name, inference.batch_size, inference.computed);
@@ -311,5 +326,21 @@ fn flatten(data: &Value, out: &mut Vec<f32>, limit: usize) -> Result<(), String>
         Value::String(_) => Err("data holds a string, not numbers".into()),
         Value::Object(_) => Err("data holds an object, not numbers".into()),
         Value::Bool(_) | Value::Null => Err(format!("data holds {data}, not numbers")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_every_view;
+
+    #[test]
+    fn a_tensor_input_stands_for_every_view_of_its_image() {
+        let two_images = vec![1.0, 2.0, 3.0, 4.0];
+        assert_eq!(as_every_view(two_images.clone(), 2, 1), two_images);
+        assert_eq!(
+            as_every_view(two_images, 2, 3),
+            [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0, 3.0, 4.0]
+        );
+        assert!(as_every_view(Vec::new(), 0, 3).is_empty());
     }
 }

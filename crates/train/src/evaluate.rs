@@ -6,6 +6,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::{Charset, Recipe};
+use inkstone_model::recognizer::log_mean_probabilities;
 use inkstone_model::Network;
 use serde::Serialize;
 use std::fmt;
@@ -44,7 +45,7 @@ pub fn evaluate<B: Backend>(
 ) -> Evaluation {
     evaluate_with(
         network,
-        set,
+        std::slice::from_ref(set),
         recipe,
         batch_size,
         device,
@@ -53,20 +54,23 @@ pub fn evaluate<B: Backend>(
     )
 }
 
-/// [`evaluate`], and every misrecognised sample with its top-3, in set order;
+/// [`evaluate`] over the test-time views of one set (`views[v]` holds every sample prepared
+/// as view `v`, in the same order; see `Recipe::views`): each sample's probabilities are the
+/// mean over its views. Also every misrecognised sample with its top-3, in set order;
 /// `progress(n)` is told each time another `n` samples are done.
 pub fn evaluate_with_errors<B: Backend>(
     network: &Network<B>,
-    set: &PackedSet,
+    views: &[PackedSet],
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
     progress: &mut dyn FnMut(usize),
 ) -> (Evaluation, Vec<Misrecognised>) {
+    let set = &views[0];
     let mut errors = Vec::new();
     let evaluation = evaluate_with(
         network,
-        set,
+        views,
         recipe,
         batch_size,
         device,
@@ -86,28 +90,35 @@ pub fn evaluate_with_errors<B: Backend>(
     (evaluation, errors)
 }
 
-/// The evaluation loop; `on_sample(index, log_probs, ranked top-10)` sees every sample.
+/// The evaluation loop over one set's `views` (at least one); `on_sample(index, log_probs,
+/// ranked top-10)` sees every sample.
 fn evaluate_with<B: Backend>(
     network: &Network<B>,
-    set: &PackedSet,
+    views: &[PackedSet],
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
     mut on_sample: impl FnMut(usize, &[f32], &[usize]),
     progress: &mut dyn FnMut(usize),
 ) -> Evaluation {
+    let set = &views[0];
     let k = set.classes();
     let mut confusion = vec![vec![0u32; k]; k];
     let (mut loss_sum, mut top5_hits, mut top10_hits) = (0f64, 0usize, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let batch = make_batch::<B>(set, chunk, recipe, Epoch::FIXED, device);
-        let log_probs = log_softmax(network.forward(batch.images), 1);
-        let values: Vec<f32> = log_probs
-            .into_data()
-            .convert::<f32>()
-            .to_vec()
-            .expect("f32 logits");
+        let log_probs = |view: &PackedSet| -> Vec<f32> {
+            let batch = make_batch::<B>(view, chunk, recipe, Epoch::FIXED, device);
+            log_softmax(network.forward(batch.images), 1)
+                .into_data()
+                .convert::<f32>()
+                .to_vec()
+                .expect("f32 logits")
+        };
+        let values = match views {
+            [one] => log_probs(one),
+            _ => mean_by_sample(views.iter().map(log_probs).collect(), k),
+        };
         for (row, &i) in values.chunks_exact(k).zip(chunk) {
             let truth = set.label(i) as usize;
             loss_sum -= row[truth] as f64;
@@ -134,6 +145,21 @@ fn evaluate_with<B: Backend>(
         per_class,
         confusion,
     }
+}
+
+/// Each sample's log of mean probability over the views, from each view's batch of
+/// log-probabilities (`k` classes a row).
+fn mean_by_sample(views: Vec<Vec<f32>>, k: usize) -> Vec<f32> {
+    let rows = views[0].len() / k;
+    (0..rows)
+        .flat_map(|r| {
+            let one: Vec<Vec<f32>> = views
+                .iter()
+                .map(|v| v[r * k..(r + 1) * k].to_vec())
+                .collect();
+            log_mean_probabilities(&one)
+        })
+        .collect()
 }
 
 /// Indices of the `k` largest values, largest first.
