@@ -106,12 +106,16 @@ pub fn run(args: EvalArgs) -> Result<()> {
 /// `Recipe::views`). A packed file holds inputs already prepared with the recipe's own view,
 /// so it is evaluated with that one alone.
 fn prepare_views(loaded: Loaded, recipe: &Recipe, name: &str) -> Result<Vec<PackedSet>> {
-    let recipes = recipe.view_recipes();
     match loaded {
-        Loaded::Raw(data) if recipes.len() > 1 && !data.is_empty() => Ok(recipes
-            .iter()
-            .map(|r| PackedSet::prepare(&data, r, name))
-            .collect()),
-        loaded => Ok(vec![dataset::prepare(loaded, &recipes[0], name)?]),
+        Loaded::Raw(data) if !recipe.views.is_empty() && !data.is_empty() => {
+            Ok(PackedSet::prepare_views(&data, recipe, name))
+        }
+        loaded => {
+            let own = Recipe {
+                views: Vec::new(),
+                ..recipe.clone()
+            };
+            Ok(vec![dataset::prepare(loaded, &own, name)?])
+        }
     }
 }

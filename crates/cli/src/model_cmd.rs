@@ -41,9 +41,10 @@ pub enum ModelCommand {
     /// (training uses its own view only). No `--view` removes them.
     Views {
         bundle: PathBuf,
-        /// FIT:PEN — the ink's larger side fitted to FIT pixels, redrawn with a pen PEN times
-        /// the recipe's (e.g. for a 32 px charcnn, whose own fit is 28: `--view 25:1 --view
-        /// 31:1 --view 28:1.3`); repeatable.
+        /// FIT:PEN[:ASPECT] — the ink stretched ASPECT times wider (under 1: taller; default
+        /// 1), its larger side fitted to FIT pixels, redrawn with a pen PEN times the
+        /// recipe's (e.g. for a 32 px charcnn, whose own fit is 28: `--view 31:1 --view
+        /// 28:1:1.4`); repeatable.
         #[arg(long, value_parser = parse_view)]
         view: Vec<View>,
         #[arg(short, long)]
@@ -105,9 +106,10 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             let side = bundle.recipe.input_size;
             if let Some(v) = view.iter().find(|v| v.fit > side) {
                 anyhow::bail!(
-                    "--view {}:{}: a fit of {} px does not fit the model's {side} px input",
+                    "--view {}:{}:{}: a fit of {} px does not fit the model's {side} px input",
                     v.fit,
                     v.pen_scale,
+                    v.aspect,
                     v.fit
                 );
             }
@@ -137,16 +139,28 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
     }
 }
 
-/// `FIT:PEN` of `--view`: a fit in pixels (1 or more) and a pen scale (over 0, at most 4).
+/// `FIT:PEN[:ASPECT]` of `--view`: a fit in pixels (1 or more), a pen scale and a stretch
+/// (each over 0, at most 4; the stretch 1 when left out).
 fn parse_view(arg: &str) -> Result<View, String> {
-    let bad = || format!("`{arg}`: expected FIT:PEN, e.g. 25:1 or 28:1.3");
-    let (fit, pen) = arg.split_once(':').ok_or_else(bad)?;
-    let fit: u32 = fit.trim().parse().map_err(|_| bad())?;
-    let pen_scale: f32 = pen.trim().parse().map_err(|_| bad())?;
-    if fit == 0 || !(pen_scale > 0.0 && pen_scale <= 4.0) {
+    let bad = || format!("`{arg}`: expected FIT:PEN[:ASPECT], e.g. 25:1 or 28:1:1.4");
+    let parts: Vec<&str> = arg.split(':').map(str::trim).collect();
+    let (fit, pen, aspect) = match parts[..] {
+        [fit, pen] => (fit, pen, "1"),
+        [fit, pen, aspect] => (fit, pen, aspect),
+        _ => return Err(bad()),
+    };
+    let fit: u32 = fit.parse().map_err(|_| bad())?;
+    let pen_scale: f32 = pen.parse().map_err(|_| bad())?;
+    let aspect: f32 = aspect.parse().map_err(|_| bad())?;
+    let sensible = |v: f32| v > 0.0 && v <= 4.0;
+    if fit == 0 || !sensible(pen_scale) || !sensible(aspect) {
         return Err(format!(
-            "`{arg}`: the fit must be 1 or more pixels and the pen scale in (0, 4]"
+            "`{arg}`: the fit must be 1 or more pixels, the pen scale and the stretch in (0, 4]"
         ));
     }
-    Ok(View { fit, pen_scale })
+    Ok(View {
+        fit,
+        pen_scale,
+        aspect,
+    })
 }

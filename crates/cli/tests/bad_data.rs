@@ -228,7 +228,7 @@ fn test_time_views_are_set_checked_and_evaluated() {
         "--view",
         "16:1",
         "--view",
-        "20:1.5",
+        "20:1.5:1.2",
         "-o",
         &viewed,
     ]);
@@ -240,9 +240,11 @@ fn test_time_views_are_set_checked_and_evaluated() {
     );
     let bundle = inkstone_model::Bundle::load(Path::new(&viewed)).unwrap();
     assert_eq!(bundle.recipe.views.len(), 2);
+    let v = bundle.recipe.views[1];
+    assert_eq!((v.fit, v.pen_scale, v.aspect), (20, 1.5, 1.2));
     assert_eq!(
-        (bundle.recipe.views[1].fit, bundle.recipe.views[1].pen_scale),
-        (20, 1.5)
+        bundle.recipe.views[0].aspect, 1.0,
+        "no stretch unless asked"
     );
     let eval = inkstone(&["eval", &viewed, "--data", "mnist", "--json"]);
     assert!(eval.status.success(), "{}", stderr(&eval));
@@ -259,6 +261,8 @@ fn test_time_views_are_set_checked_and_evaluated() {
         ("40:1", "does not fit the model's 28 px input"),
         ("25", "expected FIT:PEN"),
         ("20:0", "pen scale"),
+        ("20:1:0", "stretch"),
+        ("20:1:1:1", "expected FIT:PEN[:ASPECT]"),
     ] {
         let refused = path("refused.inkstone");
         let out = inkstone(&["model", "views", &path("a"), "--view", view, "-o", &refused]);

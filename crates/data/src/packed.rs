@@ -59,37 +59,73 @@ pub struct PackedSet {
 impl PackedSet {
     /// Runs the recipe over a whole in-memory dataset on all cores.
     pub fn prepare(dataset: &Dataset, recipe: &Recipe, source: &str) -> Self {
+        Self::prepare_each(dataset, recipe, source, 1, |image| {
+            vec![recipe.prepare(image)]
+        })
+        .remove(0)
+    }
+
+    /// One set per test-time view of `recipe` (its own view first, see `Recipe::views`), in
+    /// the same order: each sample goes through the recipe once for all its views.
+    pub fn prepare_views(dataset: &Dataset, recipe: &Recipe, source: &str) -> Vec<Self> {
+        let views = 1 + recipe.views.len();
+        Self::prepare_each(dataset, recipe, source, views, |image| {
+            recipe.prepare_views(image)
+        })
+    }
+
+    /// `views` sets of `dataset`'s samples, `prepare` giving each sample's `views` images;
+    /// spread over the cores in runs of samples.
+    fn prepare_each(
+        dataset: &Dataset,
+        recipe: &Recipe,
+        source: &str,
+        views: usize,
+        prepare: impl Fn(&GrayImage) -> Vec<GrayImage> + Sync,
+    ) -> Vec<Self> {
         let side = recipe.input_size;
-        let record = 4 + (side * side) as usize;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = dataset.samples.len().div_ceil(threads).max(1);
-        let mut bytes = vec![0u8; record * dataset.samples.len()];
-        std::thread::scope(|scope| {
-            for (part, out) in dataset
+        // Per run of samples, one buffer of records per view.
+        let runs: Vec<Vec<Vec<u8>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = dataset
                 .samples
                 .chunks(chunk)
-                .zip(bytes.chunks_mut(chunk * record))
-            {
-                scope.spawn(move || {
-                    for (sample, rec) in part.iter().zip(out.chunks_exact_mut(record)) {
-                        rec[..4].copy_from_slice(&sample.label.to_le_bytes());
-                        rec[4..].copy_from_slice(recipe.prepare(&sample.image).as_raw());
-                    }
-                });
-            }
+                .map(|part| {
+                    let prepare = &prepare;
+                    scope.spawn(move || {
+                        let mut out = vec![Vec::new(); views];
+                        for sample in part {
+                            for (bytes, image) in out.iter_mut().zip(prepare(&sample.image)) {
+                                bytes.extend_from_slice(&sample.label.to_le_bytes());
+                                bytes.extend_from_slice(image.as_raw());
+                            }
+                        }
+                        out
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("preparing thread panicked"))
+                .collect()
         });
-        PackedSet {
-            meta: PackedMeta {
-                charset: dataset.charset.clone(),
-                recipe: recipe.clone(),
-                source: source.to_string(),
-            },
-            width: side,
-            height: side,
-            count: dataset.samples.len(),
-            start: 0,
-            storage: Storage::Memory(bytes),
-        }
+        (0..views)
+            .map(|v| PackedSet {
+                meta: PackedMeta {
+                    charset: dataset.charset.clone(),
+                    recipe: recipe.clone(),
+                    source: source.to_string(),
+                },
+                width: side,
+                height: side,
+                count: dataset.samples.len(),
+                start: 0,
+                storage: Storage::Memory(
+                    runs.iter().flat_map(|run| run[v].iter().copied()).collect(),
+                ),
+            })
+            .collect()
     }
 
     /// Maps an `.inkd` file, checking its header against its length.
@@ -408,6 +444,32 @@ mod tests {
             w.push(set.label(i), &set.image(i)).unwrap();
         }
         assert_eq!(w.finish().unwrap(), set.len() as u64);
+    }
+
+    #[test]
+    fn a_set_prepared_per_view_holds_each_samples_views_in_order() {
+        let view = crate::recipe::View {
+            fit: 14,
+            pen_scale: 1.0,
+            aspect: 1.5,
+        };
+        let recipe = Recipe {
+            views: vec![view],
+            ..Recipe::mnist()
+        };
+        let data = dataset(13);
+        let views = PackedSet::prepare_views(&data, &recipe, "test");
+        assert_eq!(views.len(), 2);
+        let plain = PackedSet::prepare(&data, &Recipe::mnist(), "test");
+        for (i, sample) in data.samples.iter().enumerate() {
+            let both = recipe.prepare_views(&sample.image);
+            assert_eq!(views[0].image(i), plain.image(i), "sample {i}: own view");
+            assert_eq!(views[1].image(i), both[1], "sample {i}: the other view");
+            assert_eq!(
+                (views[0].label(i), views[1].label(i)),
+                (sample.label, sample.label)
+            );
+        }
     }
 
     #[test]

@@ -104,12 +104,19 @@ pub struct Recipe {
     pub views: Vec<View>,
 }
 
-/// One test-time view (see [`Recipe::views`]): the ink's larger side fitted to `fit` pixels
-/// and, with stroke-width normalisation, redrawn with a pen `pen_scale` times the recipe's.
+/// One test-time view (see [`Recipe::views`]): the ink stretched `aspect` times wider (under
+/// 1: taller), its larger side fitted to `fit` pixels and, with stroke-width normalisation,
+/// redrawn with a pen `pen_scale` times the recipe's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct View {
     pub fit: u32,
     pub pen_scale: f32,
+    #[serde(default = "unstretched")]
+    pub aspect: f32,
+}
+
+fn unstretched() -> f32 {
+    1.0
 }
 
 fn mnist_pen() -> f32 {
@@ -219,26 +226,11 @@ impl Recipe {
             .collect()
     }
 
-    /// Every view's own recipe, the recipe's own first (with no test-time views of their own):
-    /// for preparing a whole data set once per view.
-    pub fn view_recipes(&self) -> Vec<Recipe> {
-        let own = Recipe {
-            views: Vec::new(),
-            ..self.clone()
-        };
-        std::iter::once(own.clone())
-            .chain(self.views.iter().map(|v| Recipe {
-                fit: v.fit,
-                stroke_pen: own.stroke_pen * v.pen_scale,
-                ..own.clone()
-            }))
-            .collect()
-    }
-
     fn own_view(&self) -> View {
         View {
             fit: self.fit,
             pen_scale: 1.0,
+            aspect: 1.0,
         }
     }
 
@@ -266,6 +258,7 @@ impl Recipe {
     /// The cropped ink `glyph` fitted (and redrawn) as `view` says, centred in the input
     /// square, gray-normalised.
     fn place(&self, glyph: GrayImage, view: View) -> GrayImage {
+        let glyph = stretch(glyph, view.aspect);
         let side = self.input_size;
         let fit = view.fit.clamp(1, side);
         let pen = self.stroke_pen * view.pen_scale * fit as f32;
@@ -368,6 +361,20 @@ impl GrayNorm {
         }
         img
     }
+}
+
+/// `glyph` made `aspect` times wider (under 1: `1 / aspect` times taller); as it is at 1.
+fn stretch(glyph: GrayImage, aspect: f32) -> GrayImage {
+    if aspect == 1.0 {
+        return glyph;
+    }
+    let (w, h) = glyph.dimensions();
+    let (nw, nh) = if aspect > 1.0 {
+        ((w as f32 * aspect).round() as u32, h)
+    } else {
+        (w, (h as f32 / aspect).round() as u32)
+    };
+    imageops::resize(&glyph, nw.max(1), nh.max(1), FilterType::Triangle)
 }
 
 /// Whether `img`'s border is paper, so its ink is dark (see [`BORDER_OF_PAPER`]).
@@ -610,32 +617,34 @@ mod tests {
     }
 
     #[test]
-    fn test_time_views_are_the_recipes_of_each_fit_and_pen() {
+    fn test_time_views_fit_stretch_and_redraw_the_same_ink() {
         let own = Recipe::characters(32);
         let recipe = Recipe {
             views: vec![
                 View {
                     fit: 20,
                     pen_scale: 1.0,
+                    aspect: 1.0,
                 },
                 View {
                     fit: own.fit,
                     pen_scale: 1.6,
+                    aspect: 1.0,
+                },
+                View {
+                    fit: own.fit,
+                    pen_scale: 1.0,
+                    aspect: 2.0,
                 },
             ],
             ..own.clone()
         };
         let photo = photo_of_an_l();
         let views = recipe.prepare_views(&photo);
-        assert_eq!(views.len(), 3);
-        // The recipe's own view first, as training prepares it; `eval` prepares each view
-        // with its own recipe, `predict` all at once: the same images.
+        assert_eq!(views.len(), 4);
+        // The recipe's own view first, as training prepares it.
         assert_eq!(views[0], own.prepare(&photo));
         assert_eq!(recipe.prepare(&photo), views[0]);
-        for (view, alone) in views.iter().zip(recipe.view_recipes()) {
-            assert!(alone.views.is_empty());
-            assert_eq!(*view, alone.prepare(&photo));
-        }
         let ink = |img: &GrayImage| img.pixels().filter(|p| p.0[0] > 127).count();
         let (_, _, _, h_own) = ink_box(&views[0]).unwrap();
         let (_, _, _, h_small) = ink_box(&views[1]).unwrap();
@@ -647,6 +656,11 @@ mod tests {
             ink(&views[2]) > ink(&views[0]),
             "the wider pen draws more ink"
         );
+        // The L is taller than wide; stretched twice as wide it fills more of the width.
+        let (_, _, w_own, _) = ink_box(&views[0]).unwrap();
+        let (_, _, w_wide, h_wide) = ink_box(&views[3]).unwrap();
+        assert!(w_wide > w_own + 4, "width {w_own} -> {w_wide}");
+        assert!(h_wide <= h_own, "height {h_own} -> {h_wide}");
         // Without ink every view is blank.
         let blank = GrayImage::from_pixel(40, 40, Luma([255]));
         assert!(recipe

@@ -303,8 +303,13 @@ mod tests {
         )
         .unwrap();
         let mut viewed = plain.clone();
-        let views = [(20, 1.0), (14, 1.0)]
-            .map(|(fit, pen_scale)| inkstone_data::recipe::View { fit, pen_scale });
+        let views = [(20, 1.0, 1.5), (14, 1.0, 1.0)].map(|(fit, pen_scale, aspect)| {
+            inkstone_data::recipe::View {
+                fit,
+                pen_scale,
+                aspect,
+            }
+        });
         viewed.recipe.views = views.to_vec();
         let (plain, viewed) = (
             Recognizer::new(plain).unwrap(),
@@ -319,17 +324,20 @@ mod tests {
         let rows = viewed.logits(inputs, 2).unwrap();
         assert_eq!(rows.len(), 2 * 10);
         for (image, row) in images.iter().zip(rows.chunks(10)) {
-            let per_view: Vec<Vec<f32>> = viewed
-                .bundle
-                .recipe
-                .view_recipes()
+            let recipe = &viewed.bundle.recipe;
+            let per_view: Vec<Vec<f32>> = recipe
+                .prepare_views(image)
                 .iter()
-                .map(|r| {
+                .map(|view| {
                     let mut input = Vec::new();
-                    r.append_input(&r.prepare(image), &mut input);
+                    recipe.append_input(view, &mut input);
                     log_softmax(&plain.logits(input, 1).unwrap())
                 })
                 .collect();
+            assert_ne!(
+                per_view[0], per_view[1],
+                "a stretched view is another input"
+            );
             let expected = softmax(&log_mean_probabilities(&per_view));
             for (got, want) in softmax(row).iter().zip(&expected) {
                 assert!((got - want).abs() < 1e-5, "{got} vs {want}");
