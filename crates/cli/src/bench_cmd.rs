@@ -75,8 +75,9 @@ pub enum BenchCommand {
         /// Also time the network alone on batches of this many copies (the service's batches).
         #[arg(long)]
         batch: Option<usize>,
-        /// Threads one network run spreads its matrix products over (as `predict --threads`;
-        /// default: all cores for a network large enough to gain from them, else one).
+        /// Threads one network run spreads its matrix products over, or a bundle's test-time
+        /// views run side by side on (as `predict --threads`; default: all cores for views or
+        /// a network large enough to gain from them, else one).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
         threads: Option<u16>,
     },

@@ -26,8 +26,9 @@ pub struct PredictArgs {
     /// Also write each prepared model input as `<name>.input.png` here (to see what the model sees).
     #[arg(long)]
     save_inputs: Option<PathBuf>,
-    /// Threads one network run spreads its matrix products over (default: all cores for a
-    /// network large enough to gain from them, else one).
+    /// Threads one network run spreads its matrix products over, or the bundle's test-time
+    /// views run side by side on (default: all cores for views or a network large enough to
+    /// gain from them, else one).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
     threads: Option<u16>,
 }

@@ -39,9 +39,9 @@ pub struct ServeArgs {
     /// Inference threads per model, each running a batch at a time.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
     threads: u16,
-    /// Threads one network run spreads its matrix products over, per inference thread
-    /// (default: the cores shared out among the inference threads, for a network large enough
-    /// to gain from them, else one).
+    /// Threads one network run spreads its matrix products over (or a bundle's test-time views
+    /// run side by side on), per inference thread (default: the cores shared out among the
+    /// inference threads, for views or a network large enough to gain from them, else one).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=crate::MAX_THREADS))]
     op_threads: Option<u16>,
     /// Inference requests in progress at once; more get 503 with Retry-After.

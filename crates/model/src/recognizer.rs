@@ -4,7 +4,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::ModelError;
-use crate::{ModelSpec, Summary};
+use crate::Summary;
 use image::GrayImage;
 use serde::Serialize;
 use std::sync::Arc;
@@ -29,7 +29,8 @@ pub struct Candidate {
 ///
 /// One image's matrix products may be spread over a pool of threads (tract's multithread
 /// executor, [`Recognizer::with_threads`]). That pays only for a large network: waking the
-/// pool costs more than a small one's products gain ([`threads_worth`]).
+/// pool costs more than a small one's products gain ([`threads_worth`]). With test-time views
+/// the threads run an image's views side by side instead, each on one thread.
 pub struct Recognizer {
     pub bundle: Bundle,
     plan: Arc<TypedRunnableModel>,
@@ -37,18 +38,19 @@ pub struct Recognizer {
 }
 
 /// Work per image (FLOPs, a multiply-add as 2) from which spreading one network run over
-/// threads pays. Measured (`inkstone bench predict BUNDLE seven.png --threads 1|2`, untrained
+/// threads pays. Measured (`inkstone bench predict BUNDLE IMAGE --threads 1|2`, untrained
 /// models, 2 cores, network time): LeNet-5 (0.8 MFLOPs) 68 µs on one thread, 170 µs on two;
 /// digit CNN (38 MFLOPs) 0.82 ms, 1.15 ms; the earlier (flattened) charcnn 32 px (91 MFLOPs)
-/// 3.3 ms, 2.0 ms;
-/// ResNet-18-64 (4.4 GFLOPs) 63 ms, 36 ms.
-pub const PARALLEL_FLOPS: u64 = 64_000_000;
+/// 3.3 ms, 2.0 ms; the four-stage charcnn 32 px (106 MFLOPs, stop 31) 2.14–2.22 ms, 2.74–2.84
+/// ms; ResNet-18-64 (4.4 GFLOPs) 58–59 ms, 33–34 ms (stop 31).
+pub const PARALLEL_FLOPS: u64 = 500_000_000;
 
-/// Threads one run of `spec`'s network should use when `available` are free: all of them
-/// from [`PARALLEL_FLOPS`] per image, else one.
-pub fn threads_worth(spec: &ModelSpec, available: usize) -> usize {
-    let flops = Summary::of(spec).map_or(0, |s| s.flops());
-    if flops >= PARALLEL_FLOPS {
+/// Threads a recognizer of `bundle` should use when `available` are free: all of them for a
+/// bundle with test-time views (they run side by side) or a network of [`PARALLEL_FLOPS`] per
+/// image, else one.
+pub fn threads_worth(bundle: &Bundle, available: usize) -> usize {
+    let flops = Summary::of(&bundle.spec).map_or(0, |s| s.flops());
+    if flops >= PARALLEL_FLOPS || !bundle.recipe.views.is_empty() {
         available.max(1)
     } else {
         1
@@ -62,13 +64,21 @@ impl Recognizer {
     }
 
     /// [`Recognizer::new`] with each network run spread over `threads` threads (its own pool;
-    /// 0 counts as 1).
+    /// 0 counts as 1), or with test-time views, the views run side by side on `threads`.
     pub fn with_threads(bundle: Bundle, threads: usize) -> Result<Self, ModelError> {
         let threads = threads.max(1);
         let bytes = crate::onnx::export(&bundle)?;
         let [c, h, w] = bundle.spec.input;
+        // With test-time views the threads take a view each, one run per thread: the
+        // four-view charcnn, 2 threads, `bench predict` network time 6.8 ms against 13.8 ms
+        // spreading each run's products and 11.3 ms on one thread.
+        let per_run = if bundle.recipe.views.is_empty() {
+            threads
+        } else {
+            1
+        };
         let options = RunOptions {
-            executor: (threads > 1).then(|| Executor::multithread_with_name(threads, "inkstone")),
+            executor: (per_run > 1).then(|| Executor::multithread_with_name(per_run, "inkstone")),
             ..RunOptions::default()
         };
         let plan = tract_onnx::onnx()
@@ -91,7 +101,7 @@ impl Recognizer {
         threads: Option<usize>,
         available: usize,
     ) -> Result<Self, ModelError> {
-        let threads = threads.unwrap_or_else(|| threads_worth(&bundle.spec, available));
+        let threads = threads.unwrap_or_else(|| threads_worth(&bundle, available));
         Self::with_threads(bundle, threads)
     }
 
@@ -148,23 +158,51 @@ impl Recognizer {
             .collect())
     }
 
-    /// The network's logits for every input in `inputs`, one run each.
+    /// The network's logits for every input in `inputs`, one run each; with test-time views
+    /// the runs are shared out over the recognizer's threads.
     fn run_each(&self, inputs: &[f32]) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
-        let mut logits = Vec::with_capacity(inputs.len() / (c * h * w) * self.bundle.charset.len());
-        for one in inputs.chunks_exact(c * h * w) {
-            let x = tract_ndarray::Array4::from_shape_vec((1, c, h, w), one.to_vec())
-                .map_err(|e| ModelError::Inference(e.to_string()))?;
-            let out = self
-                .plan
-                .run(tvec!(Tensor::from(x).into()))
-                .map_err(|e| ModelError::Inference(e.to_string()))?;
-            let row = out[0]
-                .to_plain_array_view::<f32>()
-                .map_err(|e| ModelError::Inference(format!("unexpected output: {e}")))?;
-            logits.extend(row.iter().copied());
+        let runs: Vec<&[f32]> = inputs.chunks_exact(c * h * w).collect();
+        if self.views() == 1 || self.threads == 1 || runs.len() < 2 {
+            return runs
+                .into_iter()
+                .map(|one| self.run(one))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|rows| rows.concat());
+        }
+        let share = runs.len().div_ceil(self.threads);
+        let parts: Vec<Result<Vec<Vec<f32>>, ModelError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = runs
+                .chunks(share)
+                .map(|part| scope.spawn(move || part.iter().map(|one| self.run(one)).collect()))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("an inference thread panicked"))
+                .collect()
+        });
+        let mut logits = Vec::with_capacity(runs.len() * self.bundle.charset.len());
+        for part in parts {
+            for row in part? {
+                logits.extend(row);
+            }
         }
         Ok(logits)
+    }
+
+    /// The network's logits for one input.
+    fn run(&self, one: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let [c, h, w] = self.bundle.spec.input;
+        let x = tract_ndarray::Array4::from_shape_vec((1, c, h, w), one.to_vec())
+            .map_err(|e| ModelError::Inference(e.to_string()))?;
+        let out = self
+            .plan
+            .run(tvec!(Tensor::from(x).into()))
+            .map_err(|e| ModelError::Inference(e.to_string()))?;
+        let row = out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(|e| ModelError::Inference(format!("unexpected output: {e}")))?;
+        Ok(row.iter().copied().collect())
     }
 
     /// The `k` most probable classes for each of `n` inputs, best first.
@@ -343,6 +381,13 @@ mod tests {
                 assert!((got - want).abs() < 1e-5, "{got} vs {want}");
             }
         }
+        // Views run side by side on two threads give the same rows.
+        let inputs: Vec<f32> = images.iter().flat_map(|i| viewed.input_for(i)).collect();
+        let side_by_side = Recognizer::with_threads(viewed.bundle.clone(), 2).unwrap();
+        let rows_2 = side_by_side.logits(inputs, 2).unwrap();
+        for (a, b) in rows.iter().zip(&rows_2) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
         let err = viewed
             .logits(vec![0.0; 28 * 28], 1)
             .unwrap_err()
@@ -351,12 +396,23 @@ mod tests {
     }
 
     #[test]
-    fn only_a_large_network_is_spread_over_threads() {
-        let spec = |name, classes, side| builtin(name, classes, side).unwrap();
-        assert_eq!(threads_worth(&spec("lenet5", 10, 28), 8), 1);
-        assert_eq!(threads_worth(&spec("digitcnn", 10, 28), 8), 1);
-        assert_eq!(threads_worth(&spec("charcnn", 3755, 32), 8), 8);
-        assert_eq!(threads_worth(&spec("resnet18", 3755, 64), 8), 8);
-        assert_eq!(threads_worth(&spec("resnet18", 3755, 64), 0), 1);
+    fn only_a_large_network_or_views_are_spread_over_threads() {
+        let bundle = |name, classes, side| {
+            let spec = builtin(name, classes, side).unwrap();
+            let recipe = inkstone_data::Recipe::characters(side as u32);
+            Bundle::untrained(spec, recipe, inkstone_data::Charset::numbered(classes)).unwrap()
+        };
+        assert_eq!(threads_worth(&bundle("lenet5", 10, 28), 8), 1);
+        assert_eq!(threads_worth(&bundle("digitcnn", 10, 28), 8), 1);
+        assert_eq!(threads_worth(&bundle("charcnn", 3755, 32), 8), 1);
+        assert_eq!(threads_worth(&bundle("resnet18", 3755, 64), 8), 8);
+        assert_eq!(threads_worth(&bundle("resnet18", 3755, 64), 0), 1);
+        let mut viewed = bundle("charcnn", 3755, 32);
+        viewed.recipe.views = vec![inkstone_data::recipe::View {
+            fit: 28,
+            pen_scale: 1.0,
+            aspect: 1.4,
+        }];
+        assert_eq!(threads_worth(&viewed, 8), 8);
     }
 }

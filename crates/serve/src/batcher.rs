@@ -25,9 +25,10 @@ pub struct BatchConfig {
     pub queue: usize,
     /// Inference threads per model: each takes a batch from the queue and runs it.
     pub threads: usize,
-    /// Threads one network run spreads its matrix products over, per inference thread; `None`:
-    /// the cores shared out among the inference threads, for a network large enough to gain
-    /// from them ([`inkstone_model::recognizer::threads_worth`]), else one.
+    /// Threads one network run spreads its matrix products over (or a bundle's test-time views
+    /// run side by side on), per inference thread; `None`: the cores shared out among the
+    /// inference threads, for views or a network large enough to gain from them
+    /// ([`inkstone_model::recognizer::threads_worth`]), else one.
     pub op_threads: Option<usize>,
 }
 
