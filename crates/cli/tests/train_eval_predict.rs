@@ -317,40 +317,25 @@ fn init_starts_from_a_bundles_weights_and_refuses_another_model() {
     assert!(config.contains("\"init\""), "{config}");
 
     let other = dir.path().join("other");
-    let out = inkstone(&[
-        "train",
-        "--model",
-        "digitcnn",
-        "--init",
-        bundle.to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-    ]);
-    assert_fails_with(
-        &out,
-        &[bundle.to_str().unwrap(), "--init holds model `lenet5`"],
-    );
-    assert!(
-        !other.exists(),
-        "a run folder was made for a refused --init"
-    );
-    // LeNet-5's linear layer is sized by its input: another side is another model.
-    let larger = inkstone(&[
-        "train",
-        "--model",
-        "lenet5",
-        "--input",
-        "32",
-        "--init",
-        bundle.to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-    ]);
-    assert_fails_with(
-        &larger,
-        &[bundle.to_str().unwrap(), "--init holds model `lenet5`"],
-    );
-    assert!(!other.exists());
+    // Another model, and LeNet-5 at another side (its linear layer is sized by its input).
+    for model in [
+        &["--model", "digitcnn"][..],
+        &["--model", "lenet5", "--input", "32"],
+    ] {
+        let mut args = vec!["train"];
+        args.extend_from_slice(model);
+        args.extend(["--init", bundle.to_str().unwrap()]);
+        args.extend(["--out", other.to_str().unwrap()]);
+        let out = inkstone(&args);
+        assert_fails_with(
+            &out,
+            &[bundle.to_str().unwrap(), "--init holds model `lenet5`"],
+        );
+        assert!(
+            !other.exists(),
+            "{model:?}: a run folder was made for a refused --init"
+        );
+    }
 }
 
 #[test]

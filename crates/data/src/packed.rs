@@ -75,7 +75,8 @@ impl PackedSet {
     }
 
     /// `views` sets of `dataset`'s samples, `prepare` giving each sample's `views` images;
-    /// spread over the cores in runs of samples.
+    /// spread over the cores in runs of samples, each writing its records straight into every
+    /// view's buffer.
     fn prepare_each(
         dataset: &Dataset,
         recipe: &Recipe,
@@ -84,34 +85,36 @@ impl PackedSet {
         prepare: impl Fn(&GrayImage) -> Vec<GrayImage> + Sync,
     ) -> Vec<Self> {
         let side = recipe.input_size;
+        let record = 4 + (side * side) as usize;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = dataset.samples.len().div_ceil(threads).max(1);
-        // Per run of samples, one buffer of records per view.
-        let runs: Vec<Vec<Vec<u8>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = dataset
-                .samples
-                .chunks(chunk)
-                .map(|part| {
-                    let prepare = &prepare;
-                    scope.spawn(move || {
-                        let mut out = vec![Vec::new(); views];
-                        for sample in part {
-                            for (bytes, image) in out.iter_mut().zip(prepare(&sample.image)) {
-                                bytes.extend_from_slice(&sample.label.to_le_bytes());
-                                bytes.extend_from_slice(image.as_raw());
-                            }
-                        }
-                        out
-                    })
-                })
+        let mut buffers = vec![vec![0u8; record * dataset.samples.len()]; views];
+        std::thread::scope(|scope| {
+            let mut runs: Vec<_> = buffers
+                .iter_mut()
+                .map(|b| b.chunks_mut(chunk * record))
                 .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("preparing thread panicked"))
-                .collect()
+            for part in dataset.samples.chunks(chunk) {
+                // This run's records in every view's buffer.
+                let mut outs: Vec<&mut [u8]> = runs
+                    .iter_mut()
+                    .map(|r| r.next().expect("one run of records per run of samples"))
+                    .collect();
+                let prepare = &prepare;
+                scope.spawn(move || {
+                    for (k, sample) in part.iter().enumerate() {
+                        for (out, image) in outs.iter_mut().zip(prepare(&sample.image)) {
+                            let rec = &mut out[k * record..(k + 1) * record];
+                            rec[..4].copy_from_slice(&sample.label.to_le_bytes());
+                            rec[4..].copy_from_slice(image.as_raw());
+                        }
+                    }
+                });
+            }
         });
-        (0..views)
-            .map(|v| PackedSet {
+        buffers
+            .into_iter()
+            .map(|bytes| PackedSet {
                 meta: PackedMeta {
                     charset: dataset.charset.clone(),
                     recipe: recipe.clone(),
@@ -121,9 +124,7 @@ impl PackedSet {
                 height: side,
                 count: dataset.samples.len(),
                 start: 0,
-                storage: Storage::Memory(
-                    runs.iter().flat_map(|run| run[v].iter().copied()).collect(),
-                ),
+                storage: Storage::Memory(bytes),
             })
             .collect()
     }

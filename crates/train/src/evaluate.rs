@@ -153,10 +153,7 @@ fn mean_by_sample(views: Vec<Vec<f32>>, k: usize) -> Vec<f32> {
     let rows = views[0].len() / k;
     (0..rows)
         .flat_map(|r| {
-            let one: Vec<Vec<f32>> = views
-                .iter()
-                .map(|v| v[r * k..(r + 1) * k].to_vec())
-                .collect();
+            let one: Vec<&[f32]> = views.iter().map(|v| &v[r * k..(r + 1) * k]).collect();
             log_mean_probabilities(&one)
         })
         .collect()
