@@ -41,10 +41,11 @@ pub enum ModelCommand {
     /// (training uses its own view only). No `--view` removes them.
     Views {
         bundle: PathBuf,
-        /// FIT:PEN[:ASPECT] — the ink stretched ASPECT times wider (under 1: taller; default
-        /// 1), its larger side fitted to FIT pixels, redrawn with a pen PEN times the
-        /// recipe's (e.g. for a 32 px charcnn, whose own fit is 28: `--view 31:1 --view
-        /// 28:1:1.4`); repeatable.
+        /// FIT:PEN[:ASPECT[:SLANT]] — the ink stretched ASPECT times wider (under 1: taller;
+        /// default 1), slanted (each row moved right by SLANT times its height above the
+        /// bottom; under 0 to the left; default 0), its larger side fitted to FIT pixels,
+        /// redrawn with a pen PEN times the recipe's (e.g. for a 32 px charcnn, whose own fit
+        /// is 28: `--view 31:1 --view 28:1:1.4:0.15`); repeatable.
         #[arg(long, value_parser = parse_view)]
         view: Vec<View>,
         #[arg(short, long)]
@@ -139,28 +140,34 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
     }
 }
 
-/// `FIT:PEN[:ASPECT]` of `--view`: a fit in pixels (1 or more), a pen scale and a stretch
-/// (each over 0, at most 4; the stretch 1 when left out).
+/// `FIT:PEN[:ASPECT[:SLANT]]` of `--view`: a fit in pixels (1 or more), a pen scale and a
+/// stretch (each over 0, at most 4; the stretch 1 when left out), a slant in [-1, 1] (0 when
+/// left out).
 fn parse_view(arg: &str) -> Result<View, String> {
-    let bad = || format!("`{arg}`: expected FIT:PEN[:ASPECT], e.g. 25:1 or 28:1:1.4");
+    let bad = || {
+        format!("`{arg}`: expected FIT:PEN[:ASPECT[:SLANT]], e.g. 25:1, 28:1:1.4 or 28:1:1.4:0.15")
+    };
     let parts: Vec<&str> = arg.split(':').map(str::trim).collect();
-    let (fit, pen, aspect) = match parts[..] {
-        [fit, pen] => (fit, pen, "1"),
-        [fit, pen, aspect] => (fit, pen, aspect),
+    let (fit, pen, aspect, slant) = match parts[..] {
+        [fit, pen] => (fit, pen, "1", "0"),
+        [fit, pen, aspect] => (fit, pen, aspect, "0"),
+        [fit, pen, aspect, slant] => (fit, pen, aspect, slant),
         _ => return Err(bad()),
     };
     let fit: u32 = fit.parse().map_err(|_| bad())?;
     let pen_scale: f32 = pen.parse().map_err(|_| bad())?;
     let aspect: f32 = aspect.parse().map_err(|_| bad())?;
+    let slant: f32 = slant.parse().map_err(|_| bad())?;
     let sensible = |v: f32| v > 0.0 && v <= 4.0;
-    if fit == 0 || !sensible(pen_scale) || !sensible(aspect) {
+    if fit == 0 || !sensible(pen_scale) || !sensible(aspect) || !(-1.0..=1.0).contains(&slant) {
         return Err(format!(
-            "`{arg}`: the fit must be 1 or more pixels, the pen scale and the stretch in (0, 4]"
+            "`{arg}`: the fit must be 1 or more pixels, the pen scale and the stretch in (0, 4], the slant in [-1, 1]"
         ));
     }
     Ok(View {
         fit,
         pen_scale,
         aspect,
+        slant,
     })
 }

@@ -229,19 +229,26 @@ fn test_time_views_are_set_checked_and_evaluated() {
         "16:1",
         "--view",
         "20:1.5:1.2",
+        "--view",
+        "20:1:1:-0.2",
         "-o",
         &viewed,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("2 test-time views"),
+        stdout(&out).contains("3 test-time views"),
         "{}",
         stdout(&out)
     );
     let bundle = inkstone_model::Bundle::load(Path::new(&viewed)).unwrap();
-    assert_eq!(bundle.recipe.views.len(), 2);
+    assert_eq!(bundle.recipe.views.len(), 3);
     let v = bundle.recipe.views[1];
-    assert_eq!((v.fit, v.pen_scale, v.aspect), (20, 1.5, 1.2));
+    assert_eq!((v.fit, v.pen_scale, v.aspect, v.slant), (20, 1.5, 1.2, 0.0));
+    let v = bundle.recipe.views[2];
+    assert_eq!(
+        (v.fit, v.pen_scale, v.aspect, v.slant),
+        (20, 1.0, 1.0, -0.2)
+    );
     assert_eq!(
         bundle.recipe.views[0].aspect, 1.0,
         "no stretch unless asked"
@@ -262,7 +269,8 @@ fn test_time_views_are_set_checked_and_evaluated() {
         ("25", "expected FIT:PEN"),
         ("20:0", "pen scale"),
         ("20:1:0", "stretch"),
-        ("20:1:1:1", "expected FIT:PEN[:ASPECT]"),
+        ("20:1:1:1.5", "slant"),
+        ("20:1:1:0:1", "expected FIT:PEN[:ASPECT[:SLANT]]"),
     ] {
         let refused = path("refused.inkstone");
         let out = inkstone(&["model", "views", &path("a"), "--view", view, "-o", &refused]);

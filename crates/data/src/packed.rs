@@ -453,6 +453,7 @@ mod tests {
             fit: 14,
             pen_scale: 1.0,
             aspect: 1.5,
+            slant: 0.15,
         };
         let recipe = Recipe {
             views: vec![view],

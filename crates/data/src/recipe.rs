@@ -121,14 +121,22 @@ pub struct Recipe {
 }
 
 /// One test-time view (see [`Recipe::views`]): the ink stretched `aspect` times wider (under
-/// 1: taller), its larger side fitted to `fit` pixels and, with stroke-width normalisation,
-/// redrawn with a pen `pen_scale` times the recipe's.
+/// 1: taller), slanted by `slant` (each row moved right by `slant` × its height above the
+/// bottom row: 0.15 leans a vertical stroke about 8.5° to the right, under 0 to the left),
+/// its larger side fitted to `fit` pixels and, with stroke-width normalisation, redrawn with
+/// a pen `pen_scale` times the recipe's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct View {
     pub fit: u32,
     pub pen_scale: f32,
     #[serde(default = "unstretched")]
     pub aspect: f32,
+    #[serde(default, skip_serializing_if = "is_upright")]
+    pub slant: f32,
+}
+
+fn is_upright(slant: &f32) -> bool {
+    *slant == 0.0
 }
 
 fn unstretched() -> f32 {
@@ -247,6 +255,7 @@ impl Recipe {
             fit: self.fit,
             pen_scale: 1.0,
             aspect: 1.0,
+            slant: 0.0,
         }
     }
 
@@ -279,7 +288,7 @@ impl Recipe {
     /// The cropped ink `glyph` fitted (and redrawn) as `view` says, centred in the input
     /// square, gray-normalised.
     fn place(&self, glyph: GrayImage, view: View) -> GrayImage {
-        let glyph = stretch(glyph, view.aspect);
+        let glyph = slant(stretch(glyph, view.aspect), view.slant);
         let side = self.input_size;
         let fit = view.fit.clamp(1, side);
         let pen = self.stroke_pen * view.pen_scale * fit as f32;
@@ -396,6 +405,30 @@ fn stretch(glyph: GrayImage, aspect: f32) -> GrayImage {
         (w, (h as f32 / aspect).round() as u32)
     };
     imageops::resize(&glyph, nw.max(1), nh.max(1), FilterType::Triangle)
+}
+
+/// `glyph` slanted: each row moved right by `slant` × its height above the bottom row,
+/// linearly interpolated; the image widens by what the top row moved. As it is at 0.
+fn slant(glyph: GrayImage, slant: f32) -> GrayImage {
+    if slant == 0.0 {
+        return glyph;
+    }
+    let (w, h) = glyph.dimensions();
+    let widening = (slant.abs() * h.saturating_sub(1) as f32).ceil() as u32;
+    let source = |x: i64, y: u32| match x >= 0 && x < w as i64 {
+        true => glyph.get_pixel(x as u32, y).0[0] as f32,
+        false => 0.0,
+    };
+    GrayImage::from_fn(w + widening, h, |x, y| {
+        let rise = (h - 1 - y) as f32;
+        // A left slant moves the bottom row right instead, so no row leaves the image.
+        let shift = slant * rise + if slant < 0.0 { widening as f32 } else { 0.0 };
+        let from = x as f32 - shift;
+        let left = from.floor();
+        let share = from - left;
+        let v = source(left as i64, y) * (1.0 - share) + source(left as i64 + 1, y) * share;
+        Luma([v.round() as u8])
+    })
 }
 
 /// Whether `img`'s border is paper, so its ink is dark (see [`BORDER_OF_PAPER`]).
@@ -665,16 +698,19 @@ mod tests {
                     fit: 20,
                     pen_scale: 1.0,
                     aspect: 1.0,
+                    slant: 0.0,
                 },
                 View {
                     fit: own.fit,
                     pen_scale: 1.6,
                     aspect: 1.0,
+                    slant: 0.0,
                 },
                 View {
                     fit: own.fit,
                     pen_scale: 1.0,
                     aspect: 2.0,
+                    slant: 0.0,
                 },
             ],
             ..own.clone()
@@ -707,6 +743,43 @@ mod tests {
             .prepare_views(&blank)
             .iter()
             .all(|v| v.pixels().all(|p| p.0[0] == 0)));
+    }
+
+    #[test]
+    fn a_slant_leans_a_vertical_bar_by_its_height() {
+        // A bar 2 px wide and 21 px tall at x = 3..5.
+        let bar = GrayImage::from_fn(8, 21, |x, _| {
+            Luma([if (3..5).contains(&x) { 200 } else { 0 }])
+        });
+        let centre = |img: &GrayImage, y: u32| {
+            let (mass, moment) = (0..img.width()).fold((0.0, 0.0), |(m, mx), x| {
+                let v = img.get_pixel(x, y).0[0] as f32;
+                (m + v, mx + v * x as f32)
+            });
+            moment / mass
+        };
+        assert_eq!(slant(bar.clone(), 0.0), bar);
+        let right = slant(bar.clone(), 0.25);
+        assert_eq!(
+            right.dimensions(),
+            (13, 21),
+            "widened by what the top row moved"
+        );
+        assert!((centre(&right, 0) - centre(&right, 20) - 5.0).abs() < 0.01);
+        assert!(
+            (centre(&right, 20) - 3.5).abs() < 0.01,
+            "the bottom row stays"
+        );
+        let left = slant(bar.clone(), -0.25);
+        assert_eq!(left.dimensions(), (13, 21));
+        assert!((centre(&left, 20) - centre(&left, 0) - 5.0).abs() < 0.01);
+        assert!(
+            (centre(&left, 0) - 3.5).abs() < 0.01,
+            "the top row stays left"
+        );
+        // Ink is moved, not made or lost (within rounding).
+        let total = |img: &GrayImage| img.pixels().map(|p| p.0[0] as u32).sum::<u32>();
+        assert!(total(&right).abs_diff(total(&bar)) <= 21 * 2);
     }
 
     #[test]

@@ -347,6 +347,7 @@ mod tests {
                 fit,
                 pen_scale,
                 aspect,
+                slant: 0.0,
             }
         });
         viewed.recipe.views = views.to_vec();
@@ -413,6 +414,7 @@ mod tests {
             fit: 28,
             pen_scale: 1.0,
             aspect: 1.4,
+            slant: 0.0,
         }];
         assert_eq!(threads_worth(&viewed, 8), 8);
     }
