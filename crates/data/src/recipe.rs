@@ -505,7 +505,8 @@ fn paper_noise_floor(img: &GrayImage) -> f32 {
 fn denoise_sigma(flat: &GrayImage) -> f32 {
     let hist = histogram(flat);
     let (paper, grain) = paper_and_grain(&hist);
-    // A deviation under half a level is JPEG's quantisation, not a measure of the grain.
+    // A page without grain (deviation 0, a drawn test image) is measured against half a
+    // level, the finest step a byte image resolves.
     let contrast = (percentile(&hist, 0.995) as f32 - paper) / grain.max(0.5);
     match contrast > CLEAR_INK {
         true => PHOTO_CLEAR_SIGMA,
