@@ -414,18 +414,17 @@ mod tests {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
         // An input repeated for every view (a v2 tensor) is what the network says of it,
-        // each image its own, on one thread or side by side.
-        let own_inputs: Vec<Vec<f32>> = images
-            .iter()
-            .map(|image| {
-                let mut input = Vec::new();
-                plain
-                    .bundle
-                    .recipe
-                    .append_input(&plain.bundle.recipe.prepare(image), &mut input);
-                input
-            })
+        // each tensor its own, on one thread or side by side. The digit's prepared input (a
+        // vertical bar) and the same transposed (a horizontal one): the two images above
+        // centre to the same input.
+        let recipe = &plain.bundle.recipe;
+        let mut digit_input = Vec::new();
+        recipe.append_input(&recipe.prepare(&images[0]), &mut digit_input);
+        let transposed: Vec<f32> = (0..28 * 28)
+            .map(|i| digit_input[(i % 28) * 28 + i / 28])
             .collect();
+        let own_inputs = [digit_input, transposed];
+        assert_ne!(own_inputs[0], own_inputs[1], "two different tensors");
         let repeated: Vec<f32> = own_inputs.iter().flat_map(|i| i.repeat(3)).collect();
         for recognizer in [&viewed, &side_by_side] {
             let rows = recognizer.logits(repeated.clone(), 2).unwrap();
