@@ -99,6 +99,9 @@ fn decode(e: impl std::fmt::Display) -> ImageError {
 }
 
 /// Gray of the image as seen on white paper: transparent pixels become white, not black.
+/// Luma, not the brightest channel (which would drop bluish printed rules but also blue and
+/// red ink): the released 3 755-class model read 51.27% of the 12 000 Chinese MNIST `:train`
+/// photos (`data photos … --seed 1`) with the brightest channel against 71.03% (stop 34).
 fn to_gray_on_white(image: &DynamicImage) -> GrayImage {
     if !image.color().has_alpha() {
         return image.to_luma8();

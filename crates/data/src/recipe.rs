@@ -466,6 +466,14 @@ fn border_mean(img: &GrayImage) -> f32 {
 /// Zeroes the background and stretches the ink to full range. The background class of an Otsu
 /// split gives the paper's level and noise; everything up to 3 σ above it becomes 0, so paper
 /// texture and shadows do not count as ink. On clean data (MNIST) this is the identity.
+///
+/// Measured and not kept (stop 34; the released 3 755-class model, 12 000 Chinese MNIST
+/// `:train` photos of `data photos … --seed 1`, 71.03% as it is): keeping pixels down to 0.6 of
+/// the split that join ink above it (a hysteresis, so a faint pencil stroke is not cut into
+/// dots) 54.62%: the grain and the rules join the writing; a split raised so that at most 5%
+/// of the photo is ink (a page taken whole for ink) level on 4 000 of them (70.03 / 70.33%);
+/// the paper's grain taken off block by block (median plus 4 robust deviations per eighth of
+/// the photo, the lowest of each 3×3) before the split 67.73%.
 fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32) {
     let hist = histogram(img);
     let t = otsu_threshold(&hist);

@@ -69,7 +69,8 @@ fn block_levels(img: &GrayImage) -> (u32, u32, u32, Vec<f32>) {
 }
 
 /// The side at most at which the opening is computed; larger photos are reduced first (the
-/// paper's light changes over many pixels, so little is lost).
+/// paper's light changes over many pixels, so little is lost: at 1 024 the released 3 755-class
+/// model read 70.22% of 4 000 Chinese MNIST `:train` photos against 70.33%, stop 34).
 const OPENING_SIDE: u32 = 256;
 /// Opening window: this fraction of the (reduced) side, and never under 7 pixels, so it is
 /// wider than the strokes of MNIST's 28² digits and of small characters. Measured on the
@@ -82,6 +83,14 @@ const MIN_OPENING: u32 = 7;
 
 /// Subtracts the paper (see the module's doc). On clean data (black background) both models
 /// are 0 everywhere: identity.
+///
+/// The light multiplies the page, so the ink in a shadow keeps less contrast than the models
+/// take off; dividing what is left by the paper's brightness (the photo less what was
+/// subtracted, relative to the brightest paper, the gain at most 4) before the rules was
+/// measured worse all the same: the released 3 755-class model on the 12 000 Chinese MNIST
+/// `:train` photos (`data photos … --seed 1`) 71.03% -> 67.42%, shadows under 0.65 of the
+/// light 61.46 -> 54.13% (stop 34; stop 31 had 63.05% against 66.73% with other weights): the
+/// gain lifts the camera's noise and what the models leave at a shadow's edge with the ink.
 pub(super) fn flatten_background(img: &mut GrayImage) -> bool {
     // Clean data (black paper everywhere) has no light to correct: the opening would only
     // take bites out of its boldest strokes (MNIST test: 99.18% with it, 99.20% without).
