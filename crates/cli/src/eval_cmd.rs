@@ -102,17 +102,18 @@ pub fn run(args: EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The set prepared once per test-time view of `recipe` (its own view first, see
-/// `Recipe::views`). A packed file holds inputs already prepared with the recipe's own view,
-/// so it is evaluated with that one alone.
+/// The set prepared once per test-time view and reading of `recipe` (its own first, see
+/// `Recipe::prepare_views`). A packed file holds inputs already prepared with the recipe's
+/// own view and reading, so it is evaluated with that one alone.
 fn prepare_views(loaded: Loaded, recipe: &Recipe, name: &str) -> Result<Vec<PackedSet>> {
     match loaded {
-        Loaded::Raw(data) if !recipe.views.is_empty() && !data.is_empty() => {
+        Loaded::Raw(data) if recipe.inputs_per_image() > 1 && !data.is_empty() => {
             Ok(PackedSet::prepare_views(&data, recipe, name))
         }
         loaded => {
             let own = Recipe {
                 views: Vec::new(),
+                readings: Vec::new(),
                 ..recipe.clone()
             };
             Ok(vec![dataset::prepare(loaded, &own, name)?])

@@ -208,3 +208,117 @@ fn photos_of_clean_digits_are_made_once_per_seed_and_read_by_eval() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("samples 30"), "{}", stdout(&out));
 }
+
+#[test]
+fn photo_readings_choose_alike_in_eval_and_predict_and_leave_clean_digits_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    let out = inkstone(&[
+        "data",
+        "photos",
+        "mnist:test",
+        "-o",
+        s(&photos),
+        "--limit",
+        "40",
+        "--seed",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = dir.path().join("run");
+    train_lenet5(&run, 1, Some(40), 1, &[]);
+    let plain = run.join("best.inkstone");
+    let read = dir.path().join("read.inkstone");
+    let readings = [
+        "--reading",
+        "even-light",
+        "--reading",
+        "local-grain",
+        "--reading",
+        "faint",
+    ];
+    let mut args = vec!["model", "readings", s(&plain)];
+    args.extend(readings);
+    args.extend(["-o", s(&read)]);
+    let out = inkstone(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 test-time readings") && stdout(&out).contains("4 network runs"),
+        "{}",
+        stdout(&out)
+    );
+    let top1 = |bundle: &Path, data: &Path| {
+        let out = inkstone(&["eval", s(bundle), "--data", s(data), "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        v["top1"].as_f64().unwrap()
+    };
+    // eval (Burn) and predict (tract) choose the same reading of each photo.
+    let files: Vec<String> = std::fs::read_to_string(photos.join("conditions.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| s(&photos.join(l.split(',').next().unwrap())).to_string())
+        .collect();
+    let predict = |bundle: &Path| {
+        let mut args = vec!["predict", s(bundle), "--json", "--top-k", "1"];
+        args.extend(files.iter().map(String::as_str));
+        let out = inkstone(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (read_answers, plain_answers) = (predict(&read), predict(&plain));
+    // The recipe's own reading is one of them: the answer is never less sure than it, and
+    // another reading is surer of some photo.
+    let sure = |p: &serde_json::Value| p["top"][0]["prob"].as_f64().unwrap();
+    let pairs = read_answers.iter().zip(&plain_answers);
+    assert!(pairs.clone().all(|(r, p)| sure(r) >= sure(p) - 1e-6));
+    assert!(pairs.clone().any(|(r, p)| sure(r) > sure(p) + 1e-3));
+    let right = read_answers
+        .iter()
+        .filter(|p| {
+            let file = p["file"].as_str().unwrap();
+            let truth = Path::new(file).parent().unwrap().file_name().unwrap();
+            p["top"][0]["char"].as_str().unwrap() == truth.to_str().unwrap()
+        })
+        .count();
+    assert_eq!(files.len(), 40);
+    let eval_right = (top1(&read, &photos) * 40.0).round() as usize;
+    assert_eq!(eval_right, right, "eval and predict read the photos alike");
+    // A clean digit has no paper to read another way: the same figure as without readings.
+    let mnist = Path::new("mnist");
+    assert_eq!(top1(&read, mnist), top1(&plain, mnist));
+    // Each reading once, by its name; none takes them off.
+    let twice = inkstone(&[
+        "model",
+        "readings",
+        s(&plain),
+        "--reading",
+        "faint",
+        "--reading",
+        "faint",
+        "-o",
+        s(&dir.path().join("x")),
+    ]);
+    assert_fails_with(&twice, &["--reading faint", "twice"]);
+    let unknown = inkstone(&[
+        "model",
+        "readings",
+        s(&plain),
+        "--reading",
+        "bright",
+        "-o",
+        s(&dir.path().join("x")),
+    ]);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("even-light, local-grain, faint"));
+    assert!(!dir.path().join("x").exists(), "nothing written");
+    let off = dir.path().join("off.inkstone");
+    let out = inkstone(&["model", "readings", s(&read), "-o", s(&off)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bundle = inkstone_model::Bundle::load(&off).unwrap();
+    assert!(bundle.recipe.readings.is_empty());
+}

@@ -65,10 +65,11 @@ impl PackedSet {
         .remove(0)
     }
 
-    /// One set per test-time view of `recipe` (its own view first, see `Recipe::views`), in
-    /// the same order: each sample goes through the recipe once for all its views.
+    /// One set per input of `Recipe::prepare_views` (test-time views and readings; the
+    /// recipe's own first), in the same order: each sample goes through the recipe once for
+    /// all of them.
     pub fn prepare_views(dataset: &Dataset, recipe: &Recipe, source: &str) -> Vec<Self> {
-        let views = 1 + recipe.views.len();
+        let views = recipe.inputs_per_image();
         Self::prepare_each(dataset, recipe, source, views, |image| {
             recipe.prepare_views(image)
         })

@@ -118,6 +118,43 @@ pub struct Recipe {
     /// default (`inkstone model views` sets them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<View>,
+    /// Test-time readings of a photo: other ways to tell its ink from the paper, each
+    /// prepared in every view. The answer is the reading whose best class is most probable
+    /// (its views' probabilities averaged). Clean images (no paper) read the same every way,
+    /// and the network runs once for them. None by default (`inkstone model readings` sets
+    /// them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<Reading>,
+}
+
+/// Another reading of a photo besides the recipe's own (see [`Recipe::readings`]). Each
+/// reads fewer photos right than the recipe's own, but fails on other photos. Measured on
+/// the released 3 755-class model (README, results table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reading {
+    /// The flattened ink divided by the light it lies in: ink in a shadow keeps its contrast.
+    EvenLight,
+    /// The paper's grain taken off block by block instead of once for the page: faint ink
+    /// where the page is fine-grained is kept.
+    LocalGrain,
+    /// A hysteresis split: ink down to [`FAINT_SHARE`] of the split is kept where it joins
+    /// ink above the split, so a faint stroke is not cut into dots.
+    Faint,
+}
+
+impl Reading {
+    /// Every reading, in the order `inkstone model readings` lists them.
+    pub const ALL: [Reading; 3] = [Reading::EvenLight, Reading::LocalGrain, Reading::Faint];
+
+    /// The reading's name on the command line and in a bundle's recipe.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reading::EvenLight => "even-light",
+            Reading::LocalGrain => "local-grain",
+            Reading::Faint => "faint",
+        }
+    }
 }
 
 /// One test-time view (see [`Recipe::views`]): the ink stretched `aspect` times wider (under
@@ -183,6 +220,7 @@ impl Recipe {
             stroke_pen: DEFAULT_PEN,
             one_pen: false,
             views: Vec::new(),
+            readings: Vec::new(),
         }
     }
 
@@ -203,6 +241,7 @@ impl Recipe {
             stroke_pen: CHARACTER_PEN,
             one_pen: true,
             views: Vec::new(),
+            readings: Vec::new(),
         }
     }
 
@@ -230,24 +269,68 @@ impl Recipe {
     /// Turns any gray image into the model's input image: bright ink on black, `input_size`².
     /// An image with no ink at all comes out black.
     pub fn prepare(&self, source: &GrayImage) -> GrayImage {
-        let own = self.own_view();
-        match self.ink(source) {
-            Some(glyph) => self.place(glyph, own),
-            None => GrayImage::new(self.input_size, self.input_size),
-        }
+        let page = self.bright_ink(source);
+        let mut flat = page.clone();
+        let photo = paper::flatten_background(&mut flat, false);
+        self.placed(&self.split_ink(flat, photo, None), self.own_view())
     }
 
-    /// The recipe's own view followed by its test-time [`Recipe::views`], each prepared as
-    /// [`Recipe::prepare`] would with that fit and pen; the photo steps run once for all.
+    /// Model inputs of one image: how many [`Recipe::prepare_views`] makes.
+    pub fn inputs_per_image(&self) -> usize {
+        (1 + self.views.len()) * (1 + self.readings.len())
+    }
+
+    /// The recipe's own view followed by its test-time [`Recipe::views`], each prepared in the
+    /// recipe's own reading followed by its [`Recipe::readings`]: input `v · R + r` is view
+    /// `v` of reading `r` (`R` readings in all, the own one counted), so a clean image's
+    /// readings, all alike, come one after the other. Each view is prepared as
+    /// [`Recipe::prepare`] would with that fit and pen; the photo steps run once a reading.
     pub fn prepare_views(&self, source: &GrayImage) -> Vec<GrayImage> {
-        let glyph = self.ink(source);
-        std::iter::once(self.own_view())
-            .chain(self.views.iter().copied())
-            .map(|view| match &glyph {
-                Some(glyph) => self.place(glyph.clone(), view),
-                None => GrayImage::new(self.input_size, self.input_size),
-            })
-            .collect()
+        let inks = self.inks(source);
+        let mut out = Vec::with_capacity(self.inputs_per_image());
+        for view in std::iter::once(self.own_view()).chain(self.views.iter().copied()) {
+            for (r, ink) in inks.iter().enumerate() {
+                // Alike readings (every reading of a clean image) are placed once.
+                let placed = match r > 0 && *ink == inks[r - 1] {
+                    true => out.last().cloned().expect("the reading before was placed"),
+                    false => self.placed(ink, view),
+                };
+                out.push(placed);
+            }
+        }
+        out
+    }
+
+    /// The ink of `source` in the recipe's own reading and then each of its
+    /// [`Recipe::readings`] (all the same for a clean image).
+    fn inks(&self, source: &GrayImage) -> Vec<Option<GrayImage>> {
+        let page = self.bright_ink(source);
+        let mut flat = page.clone();
+        let photo = paper::flatten_background(&mut flat, false);
+        let own = self.split_ink(flat.clone(), photo, None);
+        let mut inks = Vec::with_capacity(1 + self.readings.len());
+        for &reading in &self.readings {
+            inks.push(match (photo, reading) {
+                (false, _) => own.clone(),
+                (true, Reading::EvenLight) => {
+                    let mut lit = page.clone();
+                    paper::flatten_background(&mut lit, true);
+                    self.split_ink(lit, true, Some(reading))
+                }
+                (true, _) => self.split_ink(flat.clone(), true, Some(reading)),
+            });
+        }
+        inks.insert(0, own);
+        inks
+    }
+
+    /// `source` with its ink bright on black.
+    fn bright_ink(&self, source: &GrayImage) -> GrayImage {
+        let mut ink = source.clone();
+        if self.ink_is_dark(source) {
+            imageops::invert(&mut ink);
+        }
+        ink
     }
 
     fn own_view(&self) -> View {
@@ -259,14 +342,15 @@ impl Recipe {
         }
     }
 
-    /// The ink of `source`, bright on black and cropped to its box, with the paper, rules and
-    /// stray marks of a photo taken off; `None` when there is no ink.
-    fn ink(&self, source: &GrayImage) -> Option<GrayImage> {
-        let mut ink = source.clone();
-        if self.ink_is_dark(source) {
-            imageops::invert(&mut ink);
-        }
-        let photo = paper::flatten_background(&mut ink);
+    /// The ink of a page whose paper is taken off (`flat`; a `photo` when there was paper),
+    /// split from what is left of the paper as `reading` says (the recipe's own when `None`),
+    /// with rules and stray marks gone, cropped to its box; `None` when there is no ink.
+    fn split_ink(
+        &self,
+        mut ink: GrayImage,
+        photo: bool,
+        reading: Option<Reading>,
+    ) -> Option<GrayImage> {
         if photo {
             // Strokes that stay as they are (no pen skeleton: digits) keep one blur.
             let sigma = match self.one_pen {
@@ -274,15 +358,27 @@ impl Recipe {
                 false => PHOTO_DENOISE_SIGMA,
             };
             ink = imageops::blur(&ink, sigma);
+            if reading == Some(Reading::LocalGrain) {
+                paper::subtract_local_grain(&mut ink);
+            }
         }
         let (ink_top, floor) = match photo {
             true => (PHOTO_INK_TOP, paper_noise_floor(&ink)),
             false => (CLEAN_INK_TOP, 0.0),
         };
-        remove_background(&mut ink, ink_top, floor);
+        let faint = reading == Some(Reading::Faint);
+        remove_background(&mut ink, ink_top, floor, faint);
         main_ink::keep_main_ink(&mut ink, photo);
         let (x, y, w, h) = ink_box(&ink)?;
         Some(imageops::crop_imm(&ink, x, y, w, h).to_image())
+    }
+
+    /// [`Recipe::place`] of the cropped ink, or the blank input where there is none.
+    fn placed(&self, ink: &Option<GrayImage>, view: View) -> GrayImage {
+        match ink {
+            Some(glyph) => self.place(glyph.clone(), view),
+            None => GrayImage::new(self.input_size, self.input_size),
+        }
     }
 
     /// The cropped ink `glyph` fitted (and redrawn) as `view` says, centred in the input
@@ -465,21 +561,21 @@ fn border_mean(img: &GrayImage) -> f32 {
 
 /// Zeroes the background and stretches the ink to full range. The background class of an Otsu
 /// split gives the paper's level and noise; everything up to 3 σ above it becomes 0, so paper
-/// texture and shadows do not count as ink. On clean data (MNIST) this is the identity.
+/// texture and shadows do not count as ink. On clean data (MNIST) this is the identity. With
+/// `faint` (`Reading::Faint`) the split goes down to [`FAINT_SHARE`] of itself for pixels
+/// joined to ink above it.
 ///
 /// Measured and not kept (stop 34; the released 3 755-class model, 12 000 Chinese MNIST
-/// `:train` photos of `data photos … --seed 1`, 71.03% as it is): keeping pixels down to 0.6 of
-/// the split that join ink above it (a hysteresis, so a faint pencil stroke is not cut into
-/// dots) 54.62%: the grain and the rules join the writing; a split raised so that at most 8%
-/// of the photo is ink (a page taken whole for ink) changed nothing on 4 000 of them (70.33%),
-/// at most 5% lost (70.03%);
-/// the paper's grain taken off block by block (median plus 4 robust deviations per eighth of
-/// the photo, the lowest of each 3×3) before the split 67.73%.
-fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32) {
+/// `:train` photos of `data photos … --seed 1`, 71.03% as it is): the `faint` split as the
+/// recipe's own reading 54.62%: the grain and the rules join the writing; a split raised so
+/// that at most 8% of the photo is ink (a page taken whole for ink) changed nothing on 4 000
+/// of them (70.33%), at most 5% lost (70.03%); the paper's grain taken off block by block
+/// (`Reading::LocalGrain`) as the own reading 67.73%.
+fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32, faint: bool) {
     let hist = histogram(img);
     let t = otsu_threshold(&hist);
     let (bg_mean, bg_std) = class_stats(&hist[..=t]);
-    let lo = (bg_mean + 3.0 * bg_std).min(t as f32).max(floor);
+    let mut lo = (bg_mean + 3.0 * bg_std).min(t as f32).max(floor);
     // The top of the stretch is taken among the ink alone: a small digit in a big photo is
     // under 0.5% of the pixels, so a percentile of the whole image would land on the paper.
     let mut ink = hist;
@@ -490,6 +586,11 @@ fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32) {
         255
     };
     let hi = top.max(lo as usize + 1) as f32;
+    if faint {
+        let split = lo;
+        lo *= FAINT_SHARE;
+        keep_joined(img, split, lo);
+    }
     let scale = 255.0 / (hi - lo);
     // One table lookup per pixel: the mapping depends only on the value (and `round` is a
     // library call, measured at a fifth of the whole recipe when done per pixel).
@@ -497,6 +598,22 @@ fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32) {
         std::array::from_fn(|v| ((v as f32 - lo) * scale).clamp(0.0, 255.0).round() as u8);
     for v in img.iter_mut() {
         *v = table[*v as usize];
+    }
+}
+
+/// How far down [`Reading::Faint`] keeps ink joined to ink above the split: this share of it.
+const FAINT_SHARE: f32 = 0.6;
+
+/// Zeroes the pixels of `img` between `low` and `split` that are not joined (8-connected,
+/// through pixels above `low`) to a pixel above `split`.
+fn keep_joined(img: &mut GrayImage, split: f32, low: f32) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    // For whole levels, `v > x` is `v > floor(x)`.
+    let joined = one_pen::hysteresis(img.as_raw(), w, h, split as u8, low as u8);
+    for (v, joined) in img.iter_mut().zip(joined) {
+        if !joined && *v as f32 <= split {
+            *v = 0;
+        }
     }
 }
 
@@ -756,6 +873,98 @@ mod tests {
     }
 
     #[test]
+    fn photo_readings_come_inside_each_view_and_a_clean_image_reads_one_way() {
+        let views = Recipe {
+            views: vec![View {
+                fit: 20,
+                pen_scale: 1.0,
+                aspect: 1.0,
+                slant: 0.0,
+            }],
+            ..Recipe::characters(32)
+        };
+        let read = Recipe {
+            readings: Reading::ALL.to_vec(),
+            ..views.clone()
+        };
+        assert_eq!(read.inputs_per_image(), 2 * 4);
+        let photo = photo_of_an_l_in_uneven_light();
+        let inputs = read.prepare_views(&photo);
+        assert_eq!(inputs.len(), 8);
+        // Input v·4 + r: view v of reading r; reading 0 is the recipe's own.
+        let own = views.prepare_views(&photo);
+        assert_eq!((&inputs[0], &inputs[4]), (&own[0], &own[1]));
+        assert_eq!(inputs[0], read.prepare(&photo));
+        for (i, input) in inputs.iter().enumerate() {
+            let (_, _, w, h) = ink_box(input).expect("every reading finds the L");
+            assert!(h > w, "input {i}: the L is taller than wide ({w}×{h})");
+        }
+        // A clean image (black paper) has no light or grain to read another way.
+        let clean = GrayImage::from_fn(28, 28, |x, y| {
+            Luma([if (10..14).contains(&x) && (4..24).contains(&y) {
+                255
+            } else {
+                0
+            }])
+        });
+        let inputs = read.prepare_views(&clean);
+        assert!(inputs[..4].iter().all(|i| *i == inputs[0]));
+        assert!(inputs[4..].iter().all(|i| *i == inputs[4]));
+        assert_ne!(inputs[0], inputs[4]);
+    }
+
+    #[test]
+    fn the_even_light_reading_keeps_a_shadowed_strokes_contrast() {
+        // A bar 200 px long across the page; the right half of the page in a shadow (a third
+        // of the light), where the bar keeps a third of its contrast.
+        let photo = GrayImage::from_fn(240, 160, |x, y| {
+            let light = if x < 120 { 1.0 } else { 0.35 };
+            let ink = (20..220).contains(&x) && (76..84).contains(&y);
+            let reflected = if ink { 60.0 } else { 220.0 } + ((x * 7 + y * 13) % 5) as f32;
+            Luma([(reflected * light) as u8])
+        });
+        let bar = |reading: Option<Reading>| {
+            let recipe = Recipe::mnist();
+            let mut ink = recipe.bright_ink(&photo);
+            let even_light = reading == Some(Reading::EvenLight);
+            assert!(paper::flatten_background(&mut ink, even_light));
+            let glyph = recipe.split_ink(ink, true, reading).expect("the bar");
+            let (w, h) = glyph.dimensions();
+            let glyph = &glyph;
+            let mean = |xs: std::ops::Range<u32>| {
+                let n = xs.len() as f32 * h as f32;
+                let sum: f32 = xs
+                    .flat_map(|x| (0..h).map(move |y| glyph.get_pixel(x, y).0[0] as f32))
+                    .sum();
+                sum / n
+            };
+            (w, mean(w / 2 + 10..w - 5) / mean(5..w / 2 - 10))
+        };
+        let (own_length, _) = bar(None);
+        assert!(
+            own_length < 120,
+            "as it is, the shadowed half is too faint to keep: {own_length} px"
+        );
+        let (even_length, balance) = bar(Some(Reading::EvenLight));
+        assert!(even_length > 190, "divided by the light: {even_length} px");
+        assert!(balance > 0.85, "both halves nearly as bright: {balance}");
+    }
+
+    #[test]
+    fn the_faint_reading_keeps_more_of_a_stroke_near_the_split() {
+        let photo = noisy_photo_of_a_faint_bar();
+        let ink_pixels = |reading: Option<Reading>| {
+            let recipe = Recipe::mnist();
+            let mut ink = recipe.bright_ink(&photo);
+            assert!(paper::flatten_background(&mut ink, false));
+            let glyph = recipe.split_ink(ink, true, reading).expect("the bar");
+            glyph.pixels().filter(|p| p.0[0] > 0).count()
+        };
+        let (own, faint) = (ink_pixels(None), ink_pixels(Some(Reading::Faint)));
+        assert!(faint > own, "{faint} ink pixels faint against {own}");
+    }
+
+    #[test]
     fn a_slant_leans_a_vertical_bar_by_its_height() {
         // A bar 2 px wide and 21 px tall at x = 3..5.
         let bar = GrayImage::from_fn(8, 21, |x, _| {
@@ -869,7 +1078,7 @@ mod tests {
         let flattened = |photo: GrayImage| {
             let mut ink = photo;
             imageops::invert(&mut ink);
-            assert!(paper::flatten_background(&mut ink), "a photo");
+            assert!(paper::flatten_background(&mut ink, false), "a photo");
             ink
         };
         let clear = flattened(photo_of_an_l());

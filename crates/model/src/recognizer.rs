@@ -46,11 +46,11 @@ pub struct Recognizer {
 pub const PARALLEL_FLOPS: u64 = 500_000_000;
 
 /// Threads a recognizer of `bundle` should use when `available` are free: all of them for a
-/// bundle with test-time views (they run side by side) or a network of [`PARALLEL_FLOPS`] per
+/// bundle with test-time views or readings (they run side by side) or a network of [`PARALLEL_FLOPS`] per
 /// image, else one.
 pub fn threads_worth(bundle: &Bundle, available: usize) -> usize {
     let flops = Summary::of(&bundle.spec).map_or(0, |s| s.flops());
-    if flops >= PARALLEL_FLOPS || !bundle.recipe.views.is_empty() {
+    if flops >= PARALLEL_FLOPS || bundle.recipe.inputs_per_image() > 1 {
         available.max(1)
     } else {
         1
@@ -72,7 +72,7 @@ impl Recognizer {
         // With test-time views the threads take a view each, one run per thread: the
         // four-view charcnn, 2 threads, `bench predict` network time 3.9–4.1 ms against
         // 13.6–14.1 ms spreading each run's products and 11.3–11.9 ms on one thread.
-        let per_run = if bundle.recipe.views.is_empty() {
+        let per_run = if bundle.recipe.inputs_per_image() == 1 {
             threads
         } else {
             1
@@ -110,19 +110,20 @@ impl Recognizer {
         self.threads
     }
 
-    /// Views of each image the network runs on: the recipe's own and its test-time views
-    /// (`Recipe::views`), whose probabilities are averaged.
-    pub fn views(&self) -> usize {
-        1 + self.bundle.recipe.views.len()
+    /// Inputs of each image the network runs on: the recipe's own and its test-time views
+    /// (`Recipe::views`), each in the recipe's own reading and its test-time readings
+    /// (`Recipe::readings`); see [`most_confident_reading`] for how they make one answer.
+    pub fn inputs_per_image(&self) -> usize {
+        self.bundle.recipe.inputs_per_image()
     }
 
-    /// Number of values in one image's model inputs (`views·C·H·W`).
+    /// Number of values in one image's model inputs (`inputs·C·H·W`).
     pub fn input_len(&self) -> usize {
-        self.views() * self.bundle.spec.input.iter().product::<usize>()
+        self.inputs_per_image() * self.bundle.spec.input.iter().product::<usize>()
     }
 
     /// The model inputs for one raw image (any size or polarity), through the bundle's
-    /// recipe: one per view, laid end to end.
+    /// recipe: one per view and reading (`Recipe::prepare_views`), laid end to end.
     pub fn input_for(&self, image: &GrayImage) -> Vec<f32> {
         let recipe = &self.bundle.recipe;
         let mut input = Vec::with_capacity(self.input_len());
@@ -134,33 +135,37 @@ impl Recognizer {
 
     /// Logits for `n` images' inputs laid end to end (`n` × [`Recognizer::input_len`]
     /// values), `n·classes` values back. With test-time views an image's row is the log of
-    /// its views' mean probabilities: `softmax` of it gives that mean.
+    /// its views' mean probabilities (`softmax` of it gives that mean); with readings, of
+    /// the most confident reading's ([`most_confident_reading`]).
     pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
         if inputs.len() != n * self.input_len() {
             return Err(ModelError::Inference(format!(
                 "{} values do not make {n} images of {} inputs of shape [{c}, {h}, {w}]",
                 inputs.len(),
-                self.views()
+                self.inputs_per_image()
             )));
         }
         let logits = self.run_each(&inputs)?;
         let classes = self.bundle.charset.len();
-        if self.views() == 1 {
+        let per_image = self.inputs_per_image();
+        if per_image == 1 {
             return Ok(logits);
         }
+        let readings = 1 + self.bundle.recipe.readings.len();
         Ok(logits
-            .chunks_exact(classes * self.views())
+            .chunks_exact(classes * per_image)
             .flat_map(|image| {
-                let views: Vec<Vec<f32>> = image.chunks_exact(classes).map(log_softmax).collect();
-                log_mean_probabilities(&views)
+                let rows: Vec<Vec<f32>> = image.chunks_exact(classes).map(log_softmax).collect();
+                most_confident_reading(&rows, readings)
             })
             .collect())
     }
 
     /// The network's logits for every input in `inputs`. An input equal to the one before it
     /// is not run again: a KServe v2 tensor stands for every view of its image, so it comes
-    /// once per view (the four-view release would run the same input four times).
+    /// once per view (the four-view release would run the same input four times), and a
+    /// clean image's readings are all alike.
     fn run_each(&self, inputs: &[f32]) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
         let mut distinct: Vec<&[f32]> = Vec::new();
@@ -186,7 +191,7 @@ impl Recognizer {
     /// The network's logits for each of `runs`, one run each; with test-time views the runs
     /// are shared out over the recognizer's threads.
     fn run_all(&self, runs: Vec<&[f32]>) -> Result<Vec<f32>, ModelError> {
-        if self.views() == 1 || self.threads == 1 || runs.len() < 2 {
+        if self.inputs_per_image() == 1 || self.threads == 1 || runs.len() < 2 {
             return runs
                 .into_iter()
                 .map(|one| self.run(one))
@@ -297,6 +302,30 @@ pub fn log_mean_probabilities(views: &[impl AsRef<[f32]>]) -> Vec<f32> {
         .collect()
 }
 
+/// One image's row of log-probabilities from its `views · readings` rows (each a row of
+/// log-probabilities; reading innermost, as `Recipe::prepare_views` lays them out): each
+/// reading's views are averaged ([`log_mean_probabilities`]), and the reading whose most
+/// probable class is the most probable is the answer (the earlier on a tie, so the recipe's
+/// own reading wins where every reading agrees). One reading: the views' mean.
+pub fn most_confident_reading(rows: &[impl AsRef<[f32]>], readings: usize) -> Vec<f32> {
+    let readings = readings.max(1);
+    let mut best: Option<(f32, Vec<f32>)> = None;
+    for r in 0..readings {
+        let views: Vec<&[f32]> = rows
+            .iter()
+            .skip(r)
+            .step_by(readings)
+            .map(AsRef::as_ref)
+            .collect();
+        let mean = log_mean_probabilities(&views);
+        let top = mean.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if best.as_ref().is_none_or(|(b, _)| top > *b) {
+            best = Some((top, mean));
+        }
+    }
+    best.map(|(_, row)| row).unwrap_or_default()
+}
+
 /// Probabilities from logits, computed stably (shifted by the maximum).
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -350,6 +379,87 @@ mod tests {
     }
 
     #[test]
+    fn the_most_confident_reading_is_the_answer() {
+        let ln = |p: [f32; 2]| p.map(f32::ln).to_vec();
+        // Two views × two readings, reading innermost: reading 0 is unsure (0.55 on
+        // average), reading 1 sure of class 1 (0.85).
+        let rows = [
+            ln([0.6, 0.4]),
+            ln([0.1, 0.9]),
+            ln([0.5, 0.5]),
+            ln([0.2, 0.8]),
+        ];
+        let answer = most_confident_reading(&rows, 2);
+        assert!((answer[1].exp() - 0.85).abs() < 1e-6, "{answer:?}");
+        // One reading: the mean over all four rows.
+        let all = most_confident_reading(&rows, 1);
+        assert_eq!(all, log_mean_probabilities(&rows));
+        // A tie goes to the recipe's own reading.
+        let tied = [ln([0.7, 0.3]), ln([0.3, 0.7])];
+        assert!((most_confident_reading(&tied, 2)[0].exp() - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_photos_readings_answer_with_the_most_confident_and_a_clean_digit_runs_once() {
+        use inkstone_data::recipe::Reading;
+        let spec = builtin("lenet5", 10, 28).unwrap();
+        let plain = Bundle::untrained(
+            spec,
+            inkstone_data::Recipe::mnist(),
+            inkstone_data::Charset::digits(),
+        )
+        .unwrap();
+        let mut read = plain.clone();
+        read.recipe.readings = Reading::ALL.to_vec();
+        let (plain, read) = (
+            Recognizer::new(plain).unwrap(),
+            Recognizer::new(read).unwrap(),
+        );
+        assert_eq!(read.inputs_per_image(), 4);
+        // A dark 1 on paper under a shadow's edge, with grain.
+        let photo = GrayImage::from_fn(120, 120, |x, y| {
+            let light = if x + y < 130 { 1.0 } else { 0.4 };
+            let ink = (55..61).contains(&x) && (25..95).contains(&y);
+            let level = if ink { 70.0 } else { 215.0 } + ((x * 7 + y * 13) % 9) as f32;
+            image::Luma([(level * light) as u8])
+        });
+        let row = read.logits(read.input_for(&photo), 1).unwrap();
+        let recipe = &read.bundle.recipe;
+        let per_reading: Vec<Vec<f32>> = recipe
+            .prepare_views(&photo)
+            .iter()
+            .map(|input| {
+                let mut values = Vec::new();
+                recipe.append_input(input, &mut values);
+                log_softmax(&plain.logits(values, 1).unwrap())
+            })
+            .collect();
+        assert!(
+            per_reading.iter().any(|r| *r != per_reading[0]),
+            "the photo reads differently some way"
+        );
+        let top = |r: &[f32]| r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let best = per_reading
+            .iter()
+            .map(|r| top(r))
+            .fold(f32::NEG_INFINITY, f32::max);
+        assert!((top(&row) - best).abs() < 1e-5, "{} vs {best}", top(&row));
+        // A clean digit reads the same every way: its row is the plain network's.
+        let clean = GrayImage::from_fn(28, 28, |x, y| {
+            image::Luma([if (12..16).contains(&x) && (4..24).contains(&y) {
+                255
+            } else {
+                0
+            }])
+        });
+        let once = log_softmax(&plain.logits(plain.input_for(&clean), 1).unwrap());
+        let row = read.logits(read.input_for(&clean), 1).unwrap();
+        for (a, b) in row.iter().zip(&once) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+    }
+
+    #[test]
     fn test_time_views_average_the_networks_probabilities() {
         let digit = |shift: u32| {
             GrayImage::from_fn(28, 28, |x, y| {
@@ -378,7 +488,10 @@ mod tests {
             Recognizer::new(plain).unwrap(),
             Recognizer::new(viewed).unwrap(),
         );
-        assert_eq!((plain.views(), viewed.views()), (1, 3));
+        assert_eq!(
+            (plain.inputs_per_image(), viewed.inputs_per_image()),
+            (1, 3)
+        );
         assert_eq!(viewed.input_len(), 3 * 28 * 28);
         // Two images at once: each row is the mean over that image's three views, each
         // view's probabilities as the single-view network gives them for that view alone.
@@ -443,7 +556,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_large_network_or_views_are_spread_over_threads() {
+    fn only_a_large_network_or_views_and_readings_are_spread_over_threads() {
         let bundle = |name, classes, side| {
             let spec = builtin(name, classes, side).unwrap();
             let recipe = inkstone_data::Recipe::characters(side as u32);
@@ -462,5 +575,8 @@ mod tests {
             slant: 0.0,
         }];
         assert_eq!(threads_worth(&viewed, 8), 8);
+        let mut read = bundle("charcnn", 3755, 32);
+        read.recipe.readings = vec![inkstone_data::recipe::Reading::EvenLight];
+        assert_eq!(threads_worth(&read, 8), 8);
     }
 }

@@ -167,8 +167,8 @@ async fn infer_version(
 }
 
 /// A tensor request holds one prepared input per image, where the recognizer takes one per
-/// test-time view (`Recipe::views`): the client's input stands for every view, so the mean
-/// over the views is the network's answer to that input.
+/// test-time view and reading (`Recipe::views`, `Recipe::readings`): the client's input
+/// stands for every one, so the answer is the network's to that input.
 fn as_every_view(values: Vec<f32>, n: usize, views: usize) -> Vec<f32> {
     if views == 1 || n == 0 {
         return values;
@@ -192,7 +192,7 @@ async fn run_infer(
         batch: n,
         outputs: wanted,
     } = parse_infer(body, model.recognizer.bundle.spec.input)?;
-    let values = as_every_view(values, n, model.recognizer.views());
+    let values = as_every_view(values, n, model.recognizer.inputs_per_image());
     let inference = ticket.infer(values, n).await?;
     app.metrics
         .observe_batch(&model.name, inference.batch_size, inference.computed);

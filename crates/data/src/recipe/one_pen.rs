@@ -42,7 +42,7 @@ pub fn redraw(glyph: &GrayImage, fit: u32, radius: f32) -> Option<GrayImage> {
     if top == 0 {
         return None;
     }
-    let mut ink = hysteresis(scaled.as_raw(), ww as usize, wh as usize, top);
+    let mut ink = skeleton_ink(scaled.as_raw(), ww as usize, wh as usize, top);
     thin(&mut ink, ww as usize, wh as usize);
     let points: Vec<[f32; 2]> = ink
         .iter()
@@ -59,9 +59,15 @@ pub fn redraw(glyph: &GrayImage, fit: u32, radius: f32) -> Option<GrayImage> {
 /// Ink for the skeleton: pixels above `top / INK_SHARE`, and the fainter ones (above
 /// `top / FAINT_SHARE`) 8-connected to them, so a stroke whose pen pressure fades midway
 /// stays one stroke instead of breaking into dots the model reads as extra strokes.
-fn hysteresis(levels: &[u8], w: usize, h: usize, top: u32) -> Vec<bool> {
+fn skeleton_ink(levels: &[u8], w: usize, h: usize, top: u32) -> Vec<bool> {
     let strong = (top / INK_SHARE).max(1) as u8;
     let faint = (top / FAINT_SHARE).max(1) as u8;
+    hysteresis(levels, w, h, strong, faint)
+}
+
+/// The pixels of a `w`-wide, `h`-tall image above `strong`, and those above `faint`
+/// 8-connected to them through pixels above `faint` (a hysteresis, as Canny's).
+pub(super) fn hysteresis(levels: &[u8], w: usize, h: usize, strong: u8, faint: u8) -> Vec<bool> {
     let mut ink: Vec<bool> = levels.iter().map(|&v| v > strong).collect();
     let mut frontier: Vec<usize> = (0..ink.len()).filter(|&i| ink[i]).collect();
     while let Some(i) = frontier.pop() {

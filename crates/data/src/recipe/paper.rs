@@ -14,7 +14,7 @@
 //! (no paper at all) skips it. Last, faint long straight lines and the full-length rules of
 //! lined or squared paper go the same way.
 
-use super::{histogram, percentile};
+use super::{histogram, paper_and_grain, percentile};
 use image::imageops::{self, FilterType};
 use image::GrayImage;
 
@@ -29,10 +29,10 @@ const MIN_BACKGROUND_BLOCK: u32 = 16;
 const BACKGROUND_SHARE: f64 = 0.1;
 
 /// The block model of the paper (ink already bright): the block side, the blocks across and
-/// down, and each block's level — the low percentile of each of (up to) 8×8 square blocks,
-/// then the lowest of its 3×3 neighbourhood. On clean data (black background) every level
-/// is 0.
-fn block_levels(img: &GrayImage) -> (u32, u32, u32, Vec<f32>) {
+/// down, and each block's level — `level` of the histogram of each of (up to) 8×8 square
+/// blocks (the paper's: a low percentile), then the lowest of its 3×3 neighbourhood. On clean
+/// data (black background) every level is 0.
+fn block_levels(img: &GrayImage, level: impl Fn(&[u64; 256]) -> f32) -> (u32, u32, u32, Vec<f32>) {
     let (w, h) = img.dimensions();
     let block = w
         .max(h)
@@ -49,7 +49,7 @@ fn block_levels(img: &GrayImage) -> (u32, u32, u32, Vec<f32>) {
                     hist[v as usize] += 1;
                 }
             }
-            levels[(by * gx + bx) as usize] = percentile(&hist, BACKGROUND_SHARE) as f32;
+            levels[(by * gx + bx) as usize] = level(&hist);
         }
     }
     // A block that is nearly all ink (the inside of a bold, dense character) takes the
@@ -81,33 +81,81 @@ const OPENING_SIDE: u32 = 256;
 const OPENING_DIVISOR: u32 = 10;
 const MIN_OPENING: u32 = 7;
 
-/// Subtracts the paper (see the module's doc). On clean data (black background) both models
-/// are 0 everywhere: identity.
+/// Subtracts the paper (see the module's doc); with `even_light`, the ink left is then divided
+/// by the light it was photographed in ([`even_out_light`]). On clean data (black
+/// background) both models are 0 everywhere: identity.
 ///
 /// The light multiplies the page, so the ink in a shadow keeps less contrast than the models
-/// take off; dividing what is left by the paper's brightness (the photo less what was
-/// subtracted, relative to the brightest paper, the gain at most 4) before the rules was
-/// measured worse all the same: the released 3 755-class model on the 12 000 Chinese MNIST
-/// `:train` photos (`data photos … --seed 1`) 71.03% -> 67.42%, shadows under 0.65 of the
-/// light 61.46 -> 54.13% (stop 34; stop 31 had 63.05% against 66.73% with other weights): the
-/// gain lifts the camera's noise and what the models leave at a shadow's edge with the ink.
-pub(super) fn flatten_background(img: &mut GrayImage) -> bool {
+/// take off; dividing by the light is not the recipe's own reading all the same: the released
+/// 3 755-class model on the 12 000 Chinese MNIST `:train` photos (`data photos … --seed 1`)
+/// read 71.03% -> 67.42% with it alone, shadows under 0.65 of the light 61.46 -> 54.13%
+/// (stop 34; stop 31 had 63.05% against 66.73% with other weights): the gain lifts the
+/// camera's noise and what the models leave at a shadow's edge with the ink. It is one of the
+/// readings a photo may be given (`Reading::EvenLight`).
+pub(super) fn flatten_background(img: &mut GrayImage, even_light: bool) -> bool {
     // Clean data (black paper everywhere) has no light to correct: the opening would only
     // take bites out of its boldest strokes (MNIST test: 99.18% with it, 99.20% without).
     let photo = img.clone();
-    let lit = subtract_block_model(img);
+    let lit = subtract_block_model(img, |hist| percentile(hist, BACKGROUND_SHARE) as f32);
     if lit {
         subtract_opening(img, &photo);
+        if even_light {
+            even_out_light(img, &photo);
+        }
     }
     subtract_rules(img, lit);
     lit
 }
 
-/// Subtracts the block model: slow changes of the light. False when the paper is black
-/// everywhere (clean data), so there was nothing to subtract.
-fn subtract_block_model(img: &mut GrayImage) -> bool {
+/// Most [`even_out_light`] brightens a shadow's ink: the light of a deep shadow is a few
+/// levels, and a larger gain lifts the camera's noise to ink.
+const MAX_LIGHT_GAIN: f32 = 4.0;
+/// The page's brightest paper, against which the light elsewhere is measured: the level the
+/// least-subtracted 2% of the page reach (a share, so one hot pixel does not set it).
+const BRIGHTEST_PAPER_SHARE: f64 = 0.02;
+
+/// Divides the flattened ink in `img` by the light where it lies, relative to the page's
+/// brightest paper, at most [`MAX_LIGHT_GAIN`] times. The light is the paper's brightness in
+/// the `photo` (ink bright, so 255 less what was subtracted there).
+fn even_out_light(img: &mut GrayImage, photo: &GrayImage) {
+    // Subtraction never raises a pixel: `img <= photo` everywhere.
+    let subtracted: Vec<u8> = photo.iter().zip(img.iter()).map(|(&p, &v)| p - v).collect();
+    let mut hist = [0u64; 256];
+    for &s in &subtracted {
+        hist[s as usize] += 1;
+    }
+    let brightest = 255.0 - percentile(&hist, BRIGHTEST_PAPER_SHARE) as f32;
+    for (v, &s) in img.iter_mut().zip(&subtracted) {
+        if *v > 0 {
+            let light = (255.0 - s as f32).max(1.0);
+            let gain = (brightest / light).clamp(1.0, MAX_LIGHT_GAIN);
+            *v = (*v as f32 * gain).min(255.0).round() as u8;
+        }
+    }
+}
+
+/// Robust deviations of a block's grain above its median that are still paper, for
+/// [`subtract_local_grain`] (as the page-wide floor of the recipe's own reading).
+const LOCAL_GRAIN_DEVIATIONS: f32 = 4.0;
+
+/// Subtracts the paper's grain block by block (the median plus [`LOCAL_GRAIN_DEVIATIONS`]
+/// robust deviations of each block, the lowest of its 3×3 neighbourhood, interpolated)
+/// instead of once for the page: a page whose grain differs across it (a shadow's noisier
+/// half, a bright and a dim corner) keeps faint ink where the grain is fine. One of the
+/// readings a photo may be given (`Reading::LocalGrain`); identity on clean data.
+pub(super) fn subtract_local_grain(img: &mut GrayImage) {
+    subtract_block_model(img, |hist| {
+        let (paper, grain) = paper_and_grain(hist);
+        paper + LOCAL_GRAIN_DEVIATIONS * grain
+    });
+}
+
+/// Subtracts the block model whose level in a block is `level` of the block's histogram:
+/// slow changes of the light. False when the paper is black everywhere (clean data), so
+/// there was nothing to subtract.
+fn subtract_block_model(img: &mut GrayImage, level: impl Fn(&[u64; 256]) -> f32) -> bool {
     let (w, h) = img.dimensions();
-    let (block, gx, gy, levels) = block_levels(img);
+    let (block, gx, gy, levels) = block_levels(img, level);
     if levels.iter().all(|&l| l == 0.0) {
         return false;
     }
