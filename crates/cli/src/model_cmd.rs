@@ -52,8 +52,8 @@ pub enum ModelCommand {
         out: PathBuf,
     },
     /// Set a bundle's test-time readings of photos: `predict`, `eval` and the service also
-    /// tell a photo's ink from its paper these other ways (each in every view) and answer
-    /// with the reading most sure of its best class. A clean image (no paper) reads one way
+    /// tell a photo's ink from its paper these other ways, each in every view, and average
+    /// the network's probabilities over all of them. A clean image (no paper) reads one way
     /// and runs as before. No `--reading` removes them.
     Readings {
         bundle: PathBuf,

@@ -112,7 +112,7 @@ impl Recognizer {
 
     /// Inputs of each image the network runs on: the recipe's own and its test-time views
     /// (`Recipe::views`), each in the recipe's own reading and its test-time readings
-    /// (`Recipe::readings`); see [`most_confident_reading`] for how they make one answer.
+    /// (`Recipe::readings`), whose probabilities are averaged.
     pub fn inputs_per_image(&self) -> usize {
         self.bundle.recipe.inputs_per_image()
     }
@@ -134,9 +134,8 @@ impl Recognizer {
     }
 
     /// Logits for `n` images' inputs laid end to end (`n` × [`Recognizer::input_len`]
-    /// values), `n·classes` values back. With test-time views an image's row is the log of
-    /// its views' mean probabilities (`softmax` of it gives that mean); with readings, of
-    /// the most confident reading's ([`most_confident_reading`]).
+    /// values), `n·classes` values back. With test-time views or readings an image's row is
+    /// the log of the mean probabilities over its inputs: `softmax` of it gives that mean.
     pub fn logits(&self, inputs: Vec<f32>, n: usize) -> Result<Vec<f32>, ModelError> {
         let [c, h, w] = self.bundle.spec.input;
         if inputs.len() != n * self.input_len() {
@@ -152,7 +151,6 @@ impl Recognizer {
         if per_image == 1 {
             return Ok(logits);
         }
-        let readings = 1 + self.bundle.recipe.readings.len();
         Ok(logits
             .chunks_exact(classes * per_image)
             .flat_map(|image| {
@@ -166,7 +164,7 @@ impl Recognizer {
                     }
                     before = Some(row);
                 }
-                most_confident_reading(&rows, readings)
+                log_mean_probabilities(&rows)
             })
             .collect())
     }
@@ -311,36 +309,6 @@ pub fn log_mean_probabilities(views: &[impl AsRef<[f32]>]) -> Vec<f32> {
         .collect()
 }
 
-/// One image's row of log-probabilities from its `views · readings` rows (each a row of
-/// log-probabilities; reading innermost, as `Recipe::prepare_views` lays them out): each
-/// reading's views are averaged ([`log_mean_probabilities`]), and the reading whose most
-/// probable class is the most probable is the answer (the earlier on a tie, so the recipe's
-/// own reading wins where every reading agrees). One reading: the views' mean.
-pub fn most_confident_reading(rows: &[impl AsRef<[f32]>], readings: usize) -> Vec<f32> {
-    let readings = readings.max(1);
-    let mut best: Option<(f32, Vec<f32>)> = None;
-    let reading = |r: usize| -> Vec<&[f32]> {
-        rows.iter()
-            .skip(r)
-            .step_by(readings)
-            .map(AsRef::as_ref)
-            .collect()
-    };
-    for r in 0..readings {
-        let views = reading(r);
-        // A reading alike the one before (every reading of a clean image) changes nothing.
-        if r > 0 && views == reading(r - 1) {
-            continue;
-        }
-        let mean = log_mean_probabilities(&views);
-        let top = mean.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        if best.as_ref().is_none_or(|(b, _)| top > *b) {
-            best = Some((top, mean));
-        }
-    }
-    best.map(|(_, row)| row).unwrap_or_default()
-}
-
 /// Probabilities from logits, computed stably (shifted by the maximum).
 pub fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -401,28 +369,7 @@ mod tests {
     }
 
     #[test]
-    fn the_most_confident_reading_is_the_answer() {
-        let ln = |p: [f32; 2]| p.map(f32::ln).to_vec();
-        // Two views × two readings, reading innermost: reading 0 is unsure (0.55 on
-        // average), reading 1 sure of class 1 (0.85).
-        let rows = [
-            ln([0.6, 0.4]),
-            ln([0.1, 0.9]),
-            ln([0.5, 0.5]),
-            ln([0.2, 0.8]),
-        ];
-        let answer = most_confident_reading(&rows, 2);
-        assert!((answer[1].exp() - 0.85).abs() < 1e-6, "{answer:?}");
-        // One reading: the mean over all four rows.
-        let all = most_confident_reading(&rows, 1);
-        assert_eq!(all, log_mean_probabilities(&rows));
-        // A tie goes to the recipe's own reading.
-        let tied = [ln([0.7, 0.3]), ln([0.3, 0.7])];
-        assert!((most_confident_reading(&tied, 2)[0].exp() - 0.7).abs() < 1e-6);
-    }
-
-    #[test]
-    fn a_photos_readings_answer_with_the_most_confident_and_a_clean_digit_runs_once() {
+    fn a_photos_readings_are_averaged_and_a_clean_digit_reads_once() {
         use inkstone_data::recipe::Reading;
         let plain = untrained_lenet5();
         let mut read = plain.clone();
@@ -454,12 +401,10 @@ mod tests {
             per_reading.iter().any(|r| *r != per_reading[0]),
             "the photo reads differently some way"
         );
-        let top = |r: &[f32]| r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let best = per_reading
-            .iter()
-            .map(|r| top(r))
-            .fold(f32::NEG_INFINITY, f32::max);
-        assert!((top(&row) - best).abs() < 1e-5, "{} vs {best}", top(&row));
+        let want = log_mean_probabilities(&per_reading);
+        for (got, want) in row.iter().zip(&want) {
+            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        }
         // A clean digit reads the same every way: its row is the plain network's.
         let clean = GrayImage::from_fn(28, 28, |x, y| {
             image::Luma([if (12..16).contains(&x) && (4..24).contains(&y) {

@@ -6,7 +6,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::backend::Backend;
 use inkstone_data::packed::PackedSet;
 use inkstone_data::{Charset, Recipe};
-use inkstone_model::recognizer::most_confident_reading;
+use inkstone_model::recognizer::log_mean_probabilities;
 use inkstone_model::Network;
 use serde::Serialize;
 use std::fmt;
@@ -56,8 +56,7 @@ pub fn evaluate<B: Backend>(
 
 /// [`evaluate`] over the test-time views and readings of one set (`views[i]` holds every
 /// sample prepared as input `i` of `Recipe::prepare_views`, in the same order; one set: the
-/// recipe's own view and reading): each sample's probabilities are those of its most
-/// confident reading, each reading's the mean over its views (`most_confident_reading`).
+/// recipe's own view and reading): each sample's probabilities are the mean over its inputs.
 /// Also every misrecognised sample with its top-3, in set order;
 /// `progress(n)` is told each time another `n` samples are done.
 pub fn evaluate_with_errors<B: Backend>(
@@ -142,7 +141,7 @@ fn evaluate_with<B: Backend>(
         }
         let values = match inputs.len() {
             1 => inputs.remove(0),
-            _ => most_confident_by_sample(inputs, k, readings),
+            _ => mean_by_sample(inputs, k),
         };
         for (row, &i) in values.chunks_exact(k).zip(chunk) {
             let truth = set.label(i) as usize;
@@ -172,14 +171,14 @@ fn evaluate_with<B: Backend>(
     }
 }
 
-/// Each sample's row of its most confident reading, from each input's batch of
-/// log-probabilities (`k` classes a row; inputs laid out as `Recipe::prepare_views`'s).
-fn most_confident_by_sample(inputs: Vec<Vec<f32>>, k: usize, readings: usize) -> Vec<f32> {
+/// Each sample's log of mean probability over its inputs, from each input's batch of
+/// log-probabilities (`k` classes a row).
+fn mean_by_sample(inputs: Vec<Vec<f32>>, k: usize) -> Vec<f32> {
     let rows = inputs[0].len() / k;
     (0..rows)
         .flat_map(|r| {
             let one: Vec<&[f32]> = inputs.iter().map(|v| &v[r * k..(r + 1) * k]).collect();
-            most_confident_reading(&one, readings)
+            log_mean_probabilities(&one)
         })
         .collect()
 }
