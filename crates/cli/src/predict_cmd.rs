@@ -3,11 +3,13 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
+use image::GrayImage;
 use inkstone_data::image_file::load_gray;
+use inkstone_data::Recipe;
 use inkstone_model::recognizer::{Candidate, Recognizer};
 use inkstone_model::Bundle;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Args)]
@@ -23,7 +25,9 @@ pub struct PredictArgs {
     /// One JSON object per image, for machines.
     #[arg(long)]
     json: bool,
-    /// Also write each prepared model input as `<name>.input.png` here (to see what the model sees).
+    /// Also write each prepared model input as `<name>.input.png` here (to see what the model
+    /// sees), and with test-time readings of photos each reading's as
+    /// `<name>.input.<reading>.png`.
     #[arg(long)]
     save_inputs: Option<PathBuf>,
     /// Threads one network run spreads its matrix products over, or the bundle's test-time
@@ -61,11 +65,7 @@ pub fn run(args: PredictArgs) -> Result<()> {
         };
         if let Some(dir) = &args.save_inputs {
             let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            recognizer
-                .bundle
-                .recipe
-                .prepare(&image)
-                .save(dir.join(format!("{name}.input.png")))?;
+            save_inputs(&recognizer.bundle.recipe, &image, dir, &name)?;
         }
         let top = recognizer.top_k(&image, args.top_k);
         let p = Prediction {
@@ -89,6 +89,22 @@ pub fn run(args: PredictArgs) -> Result<()> {
             "{failures} of {} images could not be read",
             args.images.len()
         );
+    }
+    Ok(())
+}
+
+/// Writes `image` prepared by `recipe` as `<name>.input.png` in `dir`, and with test-time
+/// readings each reading's input too, as `<name>.input.<reading>.png` (the recipe's own
+/// view of each).
+fn save_inputs(recipe: &Recipe, image: &GrayImage, dir: &Path, name: &str) -> Result<()> {
+    let inputs = recipe.prepare_views(image);
+    let names = std::iter::once(String::new())
+        .chain(recipe.readings.iter().map(|r| format!(".{}", r.name())));
+    for (input, reading) in inputs.iter().zip(names) {
+        let file = dir.join(format!("{name}.input{reading}.png"));
+        input
+            .save(&file)
+            .with_context(|| format!("{}: cannot write", file.display()))?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use image::GenericImageView;
 use std::path::Path;
 
 fn s(p: &Path) -> &str {
@@ -286,6 +287,19 @@ fn photo_readings_choose_alike_in_eval_and_predict_and_leave_clean_digits_alone(
     assert_eq!(files.len(), 40);
     let eval_right = (top1(&read, &photos) * 40.0).round() as usize;
     assert_eq!(eval_right, right, "eval and predict read the photos alike");
+    // --save-inputs shows each reading of a photo.
+    let seen = dir.path().join("seen");
+    let out = inkstone(&["predict", s(&read), &files[0], "--save-inputs", s(&seen)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stem = Path::new(&files[0]).file_stem().unwrap().to_str().unwrap();
+    for reading in ["", ".even-light", ".local-grain", ".faint"] {
+        let input = seen.join(format!("{stem}.input{reading}.png"));
+        assert_eq!(
+            image::open(&input).unwrap().dimensions(),
+            (28, 28),
+            "{reading}"
+        );
+    }
     // A clean digit has no paper to read another way: the same figure as without readings.
     let mnist = Path::new("mnist");
     assert_eq!(top1(&read, mnist), top1(&plain, mnist));
