@@ -135,8 +135,8 @@ pub struct Recipe {
 }
 
 /// Another reading of a photo besides the recipe's own (see [`Recipe::readings`]). Each
-/// alone reads fewer photos right than the recipe's own, but fails on other photos. Measured on
-/// the released 3 755-class model (README, results table).
+/// alone read fewer photos right than the recipe's own, but failed on other photos (stop 34,
+/// the released 3 755-class model; README, results table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Reading {
@@ -572,9 +572,9 @@ fn border_mean(img: &GrayImage) -> f32 {
 /// `faint` (`Reading::Faint`) the split goes down to [`FAINT_SHARE`] of itself for pixels
 /// joined to ink above it.
 ///
-/// Measured and not kept (stop 34; the released 3 755-class model, 12 000 Chinese MNIST
-/// `:train` photos of `data photos … --seed 1`, 71.03% as it is): the `faint` split as the
-/// recipe's own reading 54.62%: the grain and the rules join the writing; a split raised so
+/// Measured and not kept (stop 34, with an earlier implementation of the same steps; the
+/// released 3 755-class model, 12 000 Chinese MNIST `:train` photos of `data photos …
+/// --seed 1`, 71.03% as it is): the `faint` split as the recipe's own reading 54.62%: the grain and the rules join the writing; a split raised so
 /// that at most 8% of the photo is ink (a page taken whole for ink) changed nothing on 4 000
 /// of them (70.33%), at most 5% lost (70.03%); the paper's grain taken off block by block
 /// (`Reading::LocalGrain`) as the own reading 67.73%.

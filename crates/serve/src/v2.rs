@@ -169,14 +169,14 @@ async fn infer_version(
 /// A tensor request holds one prepared input per image, where the recognizer takes one per
 /// test-time view and reading (`Recipe::views`, `Recipe::readings`): the client's input
 /// stands for every one, so the answer is the network's to that input.
-fn as_every_view(values: Vec<f32>, n: usize, views: usize) -> Vec<f32> {
-    if views == 1 || n == 0 {
+fn as_every_input(values: Vec<f32>, n: usize, inputs: usize) -> Vec<f32> {
+    if inputs == 1 || n == 0 {
         return values;
     }
     let one = values.len() / n;
     values
         .chunks_exact(one)
-        .flat_map(|input| std::iter::repeat_n(input, views).flatten().copied())
+        .flat_map(|input| std::iter::repeat_n(input, inputs).flatten().copied())
         .collect()
 }
 
@@ -192,7 +192,7 @@ async fn run_infer(
         batch: n,
         outputs: wanted,
     } = parse_infer(body, model.recognizer.bundle.spec.input)?;
-    let values = as_every_view(values, n, model.recognizer.inputs_per_image());
+    let values = as_every_input(values, n, model.recognizer.inputs_per_image());
     let inference = ticket.infer(values, n).await?;
     app.metrics
         .observe_batch(&model.name, inference.batch_size, inference.computed);
@@ -331,16 +331,16 @@ fn flatten(data: &Value, out: &mut Vec<f32>, limit: usize) -> Result<(), String>
 
 #[cfg(test)]
 mod tests {
-    use super::as_every_view;
+    use super::as_every_input;
 
     #[test]
     fn a_tensor_input_stands_for_every_view_of_its_image() {
         let two_images = vec![1.0, 2.0, 3.0, 4.0];
-        assert_eq!(as_every_view(two_images.clone(), 2, 1), two_images);
+        assert_eq!(as_every_input(two_images.clone(), 2, 1), two_images);
         assert_eq!(
-            as_every_view(two_images, 2, 3),
+            as_every_input(two_images, 2, 3),
             [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 4.0, 3.0, 4.0]
         );
-        assert!(as_every_view(Vec::new(), 0, 3).is_empty());
+        assert!(as_every_input(Vec::new(), 0, 3).is_empty());
     }
 }

@@ -54,24 +54,24 @@ pub fn evaluate<B: Backend>(
     )
 }
 
-/// [`evaluate`] over the test-time views and readings of one set (`views[i]` holds every
+/// [`evaluate`] over the test-time views and readings of one set (`inputs[i]` holds every
 /// sample prepared as input `i` of `Recipe::prepare_views`, in the same order; one set: the
 /// recipe's own view and reading): each sample's probabilities are the mean over its inputs.
 /// Also every misrecognised sample with its top-3, in set order;
 /// `progress(n)` is told each time another `n` samples are done.
 pub fn evaluate_with_errors<B: Backend>(
     network: &Network<B>,
-    views: &[PackedSet],
+    inputs: &[PackedSet],
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
     progress: &mut dyn FnMut(usize),
 ) -> (Evaluation, Vec<Misrecognised>) {
-    let set = &views[0];
+    let set = &inputs[0];
     let mut errors = Vec::new();
     let evaluation = evaluate_with(
         network,
-        views,
+        inputs,
         recipe,
         batch_size,
         device,
@@ -91,25 +91,25 @@ pub fn evaluate_with_errors<B: Backend>(
     (evaluation, errors)
 }
 
-/// The evaluation loop over one set's `views` (at least one); `on_sample(index, log_probs,
+/// The evaluation loop over one set's `inputs` (at least one; see [`evaluate_with_errors`]); `on_sample(index, log_probs,
 /// ranked top-10)` sees every sample.
 fn evaluate_with<B: Backend>(
     network: &Network<B>,
-    views: &[PackedSet],
+    inputs: &[PackedSet],
     recipe: &Recipe,
     batch_size: usize,
     device: &B::Device,
     mut on_sample: impl FnMut(usize, &[f32], &[usize]),
     progress: &mut dyn FnMut(usize),
 ) -> Evaluation {
-    let set = &views[0];
+    let set = &inputs[0];
     let k = set.classes();
-    let readings = match views.len() {
+    let readings = match inputs.len() {
         1 => 1,
         _ => 1 + recipe.readings.len(),
     };
     assert_eq!(
-        views.len() % readings,
+        inputs.len() % readings,
         0,
         "a set for every view of every reading"
     );
@@ -117,31 +117,31 @@ fn evaluate_with<B: Backend>(
     let (mut loss_sum, mut top5_hits, mut top10_hits) = (0f64, 0usize, 0usize);
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
-        let log_probs = |view: &PackedSet| -> Vec<f32> {
-            let batch = make_batch::<B>(view, chunk, recipe, Epoch::FIXED, device);
+        let log_probs = |input: &PackedSet| -> Vec<f32> {
+            let batch = make_batch::<B>(input, chunk, recipe, Epoch::FIXED, device);
             log_softmax(network.forward(batch.images), 1)
                 .into_data()
                 .convert::<f32>()
                 .to_vec()
                 .expect("f32 logits")
         };
-        let mut inputs: Vec<Vec<f32>> = Vec::with_capacity(views.len());
-        for (i, view) in views.iter().enumerate() {
+        let mut rows: Vec<Vec<f32>> = Vec::with_capacity(inputs.len());
+        for (i, input) in inputs.iter().enumerate() {
             // A reading alike the one before for the whole batch (clean images read the same
             // every way) is not run again.
             let alike = i % readings > 0
                 && chunk
                     .iter()
-                    .all(|&s| view.pixels(s) == views[i - 1].pixels(s));
+                    .all(|&s| input.pixels(s) == inputs[i - 1].pixels(s));
             let values = match alike {
-                true => inputs[i - 1].clone(),
-                false => log_probs(view),
+                true => rows[i - 1].clone(),
+                false => log_probs(input),
             };
-            inputs.push(values);
+            rows.push(values);
         }
-        let values = match inputs.len() {
-            1 => inputs.remove(0),
-            _ => mean_by_sample(inputs, k),
+        let values = match rows.len() {
+            1 => rows.remove(0),
+            _ => mean_by_sample(rows, k),
         };
         for (row, &i) in values.chunks_exact(k).zip(chunk) {
             let truth = set.label(i) as usize;
