@@ -127,8 +127,8 @@ pub struct Recipe {
     /// (the released 3 755-class model, the three readings, `predict --json` over the 12 000
     /// Chinese MNIST `:train` photos of `data photos … --seed 1`): 75.17% against 74.95%
     /// (the reading with the widest lead of its best class over the next: 74.36%); test photos
-    /// 73.63% against 73.40%. A fourth reading, on 4 000 of those photos (75.35% with the
-    /// three): even-light and local-grain together 75.12%, a blur 1.6 px wide instead of 1.2
+    /// 73.63% against 73.40%. On 4 000 of those photos (75.35% with the three), without
+    /// `faint` 74.30%; a fourth reading: even-light and local-grain together 75.12%, a blur 1.6 px wide instead of 1.2
     /// 74.90%, local grain then the faint split 75.35% (level, for four more runs a photo).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
