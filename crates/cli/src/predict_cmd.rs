@@ -63,11 +63,15 @@ pub fn run(args: PredictArgs) -> Result<()> {
                 continue;
             }
         };
+        let recipe = &recognizer.bundle.recipe;
+        let prepared = recipe.prepare_views(&image);
         if let Some(dir) = &args.save_inputs {
             let name = path.file_stem().unwrap_or_default().to_string_lossy();
-            save_inputs(&recognizer.bundle.recipe, &image, dir, &name)?;
+            save_inputs(recipe, &prepared, dir, &name)?;
         }
-        let top = recognizer.top_k(&image, args.top_k);
+        let top = recognizer
+            .rank_batch(recognizer.input_of(&prepared), 1, args.top_k)?
+            .remove(0);
         let p = Prediction {
             file: path.display().to_string(),
             top,
@@ -93,14 +97,13 @@ pub fn run(args: PredictArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes `image` prepared by `recipe` as `<name>.input.png` in `dir`, and with test-time
-/// readings each reading's input too, as `<name>.input.<reading>.png` (the recipe's own
-/// view of each).
-fn save_inputs(recipe: &Recipe, image: &GrayImage, dir: &Path, name: &str) -> Result<()> {
-    let inputs = recipe.prepare_views(image);
+/// Writes an image's inputs `prepared` by `recipe` (`Recipe::prepare_views`): its own as
+/// `<name>.input.png` in `dir`, and with test-time readings each reading's too, as
+/// `<name>.input.<reading>.png` (the recipe's own view of each).
+fn save_inputs(recipe: &Recipe, prepared: &[GrayImage], dir: &Path, name: &str) -> Result<()> {
     let names = std::iter::once(String::new())
         .chain(recipe.readings.iter().map(|r| format!(".{}", r.name())));
-    for (input, reading) in inputs.iter().zip(names) {
+    for (input, reading) in prepared.iter().zip(names) {
         let file = dir.join(format!("{name}.input{reading}.png"));
         input
             .save(&file)

@@ -278,8 +278,7 @@ impl Recipe {
     /// Turns any gray image into the model's input image: bright ink on black, `input_size`².
     /// An image with no ink at all comes out black.
     pub fn prepare(&self, source: &GrayImage) -> GrayImage {
-        let page = self.bright_ink(source);
-        let mut flat = page.clone();
+        let mut flat = self.bright_ink(source);
         let photo = paper::flatten_background(&mut flat, false);
         self.placed(&self.split_ink(flat, photo, None), self.own_view())
     }

@@ -46,8 +46,8 @@ pub struct Recognizer {
 pub const PARALLEL_FLOPS: u64 = 500_000_000;
 
 /// Threads a recognizer of `bundle` should use when `available` are free: all of them for a
-/// bundle with test-time views or readings (they run side by side) or a network of [`PARALLEL_FLOPS`] per
-/// image, else one.
+/// bundle with test-time views or readings (they run side by side) or a network of
+/// [`PARALLEL_FLOPS`] per image, else one.
 pub fn threads_worth(bundle: &Bundle, available: usize) -> usize {
     let flops = Summary::of(&bundle.spec).map_or(0, |s| s.flops());
     if flops >= PARALLEL_FLOPS || bundle.recipe.inputs_per_image() > 1 {
@@ -125,10 +125,16 @@ impl Recognizer {
     /// The model inputs for one raw image (any size or polarity), through the bundle's
     /// recipe: one per view and reading (`Recipe::prepare_views`), laid end to end.
     pub fn input_for(&self, image: &GrayImage) -> Vec<f32> {
+        self.input_of(&self.bundle.recipe.prepare_views(image))
+    }
+
+    /// The model inputs of one image already prepared by the bundle's recipe
+    /// (`Recipe::prepare_views`), laid end to end.
+    pub fn input_of(&self, prepared: &[GrayImage]) -> Vec<f32> {
         let recipe = &self.bundle.recipe;
         let mut input = Vec::with_capacity(self.input_len());
-        for view in recipe.prepare_views(image) {
-            recipe.append_input(&view, &mut input);
+        for view in prepared {
+            recipe.append_input(view, &mut input);
         }
         input
     }
@@ -145,35 +151,30 @@ impl Recognizer {
                 self.inputs_per_image()
             )));
         }
-        let logits = self.run_each(&inputs)?;
+        let (runs, run_of_input) = self.run_each(&inputs)?;
         let classes = self.bundle.charset.len();
+        let row = |run: usize| &runs[run * classes..(run + 1) * classes];
         let per_image = self.inputs_per_image();
         if per_image == 1 {
-            return Ok(logits);
+            return Ok(run_of_input.into_iter().flat_map(row).copied().collect());
         }
-        Ok(logits
-            .chunks_exact(classes * per_image)
+        // One softmax a run: a clean image's alike readings share theirs.
+        let log_probs: Vec<Vec<f32>> = runs.chunks_exact(classes).map(log_softmax).collect();
+        Ok(run_of_input
+            .chunks_exact(per_image)
             .flat_map(|image| {
-                // A clean image's readings are alike, one after the other: one softmax each.
-                let mut rows: Vec<Vec<f32>> = Vec::with_capacity(per_image);
-                let mut before: Option<&[f32]> = None;
-                for row in image.chunks_exact(classes) {
-                    match (before, rows.last()) {
-                        (Some(b), Some(last)) if b == row => rows.push(last.clone()),
-                        _ => rows.push(log_softmax(row)),
-                    }
-                    before = Some(row);
-                }
+                let rows: Vec<&[f32]> = image.iter().map(|&run| &log_probs[run][..]).collect();
                 log_mean_probabilities(&rows)
             })
             .collect())
     }
 
-    /// The network's logits for every input in `inputs`. An input equal to the one before it
-    /// is not run again: a KServe v2 tensor stands for every view of its image, so it comes
-    /// once per view (the four-view release would run the same input four times), and a
-    /// clean image's readings are all alike.
-    fn run_each(&self, inputs: &[f32]) -> Result<Vec<f32>, ModelError> {
+    /// The network's logits for the distinct inputs of `inputs`, one row a run, and for every
+    /// input the run that answers it. An input equal to the one before it is not run again:
+    /// a KServe v2 tensor stands for every view of its image, so it comes once per view (the
+    /// four-view release would run the same input four times), and a clean image's readings
+    /// are all alike.
+    fn run_each(&self, inputs: &[f32]) -> Result<(Vec<f32>, Vec<usize>), ModelError> {
         let [c, h, w] = self.bundle.spec.input;
         let mut distinct: Vec<&[f32]> = Vec::new();
         let mut run_of_input = Vec::with_capacity(inputs.len() / (c * h * w));
@@ -183,16 +184,7 @@ impl Recognizer {
             }
             run_of_input.push(distinct.len() - 1);
         }
-        let all_distinct = distinct.len() == run_of_input.len();
-        let logits = self.run_all(distinct)?;
-        if all_distinct {
-            return Ok(logits);
-        }
-        let classes = self.bundle.charset.len();
-        Ok(run_of_input
-            .into_iter()
-            .flat_map(|run| logits[run * classes..(run + 1) * classes].iter().copied())
-            .collect())
+        Ok((self.run_all(distinct)?, run_of_input))
     }
 
     /// The network's logits for each of `runs`, one run each; with test-time views the runs

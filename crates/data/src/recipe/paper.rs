@@ -88,10 +88,10 @@ const MIN_OPENING: u32 = 7;
 /// The light multiplies the page, so the ink in a shadow keeps less contrast than the models
 /// take off; dividing by the light is not the recipe's own reading all the same: the released
 /// 3 755-class model on the 12 000 Chinese MNIST `:train` photos (`data photos … --seed 1`)
-/// read 71.03% -> 67.42% with it alone (an earlier implementation), shadows under 0.65 of the light 61.46 -> 54.13%
-/// (stop 34; stop 31 had 63.05% against 66.73% with other weights): the gain lifts the
-/// camera's noise and what the models leave at a shadow's edge with the ink. It is one of the
-/// readings a photo may be given (`Reading::EvenLight`).
+/// read 71.03% -> 67.42% with it alone (an earlier implementation), shadows under 0.65 of the
+/// light 61.46 -> 54.13% (stop 34; stop 31 had 63.05% against 66.73% with other weights): the
+/// gain lifts the camera's noise and what the models leave at a shadow's edge with the ink.
+/// It is one of the readings a photo may be given (`Reading::EvenLight`).
 pub(super) fn flatten_background(img: &mut GrayImage, even_light: bool) -> bool {
     // Clean data (black paper everywhere) has no light to correct: the opening would only
     // take bites out of its boldest strokes (MNIST test: 99.18% with it, 99.20% without).
