@@ -6,7 +6,7 @@ use crate::dataset;
 use crate::progress::CountProgress;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use inkstone_data::photo::{Conditions, Shot};
+use inkstone_data::photo::{Conditions, Shot, CAPTIONS_FILE};
 use inkstone_data::source::Loaded;
 use inkstone_data::Split;
 use rand::SeedableRng;
@@ -55,7 +55,7 @@ pub fn run(args: PhotosArgs) -> Result<()> {
         .prefix(".photos-")
         .tempdir_in(parent)
         .with_context(|| format!("{}: cannot create a folder here", parent.display()))?;
-    let mut captions = csv_header();
+    let mut captions = Conditions::captions_header();
     let mut progress = CountProgress::new("photographing", Some(count as u64));
     for (i, sample) in set.samples.iter().take(count).enumerate() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(
@@ -68,11 +68,11 @@ pub fn run(args: PhotosArgs) -> Result<()> {
         let file = format!("{i:06}.jpg");
         let path = dir.join(&file);
         std::fs::write(&path, &shot.jpeg).with_context(|| format!("{}", path.display()))?;
-        captions.push_str(&caption(&format!("{symbol}/{file}"), &shot.conditions));
+        captions.push_str(&shot.conditions.caption(&format!("{symbol}/{file}")));
         progress.advance(1);
     }
     progress.finish();
-    let mut csv = std::fs::File::create(staging.path().join("conditions.csv"))?;
+    let mut csv = std::fs::File::create(staging.path().join(CAPTIONS_FILE))?;
     csv.write_all(captions.as_bytes())?;
     let staged = staging.keep();
     std::fs::rename(&staged, &args.out)
@@ -84,23 +84,4 @@ pub fn run(args: PhotosArgs) -> Result<()> {
         args.seed
     );
     Ok(())
-}
-
-fn csv_header() -> String {
-    "file,paper,ink,ink_strength,ruling,frame,gradient,shadow,clutter\n".to_string()
-}
-
-fn caption(file: &str, c: &Conditions) -> String {
-    let rgb = |v: [f32; 3]| format!("{:.0} {:.0} {:.0}", v[0], v[1], v[2]);
-    format!(
-        "{file},{},{},{:.2},{:?},{:.2},{:.2},{:.2},{}\n",
-        rgb(c.paper),
-        rgb(c.ink),
-        c.ink_strength,
-        c.ruling,
-        c.frame,
-        c.gradient,
-        c.shadow,
-        c.clutter
-    )
 }

@@ -5,12 +5,16 @@ use crate::device::DeviceChoice;
 use crate::progress::CountProgress;
 use anyhow::{Context, Result};
 use clap::Args;
+use inkstone_data::image_folder::scan_class_folders;
 use inkstone_data::packed::PackedSet;
-use inkstone_data::source::Loaded;
-use inkstone_data::{Recipe, Split};
+use inkstone_data::photo::{read_captions, ConditionTally, CAPTIONS_FILE};
+use inkstone_data::source::{DataSource, Loaded};
+use inkstone_data::{Charset, Recipe, Split};
 use inkstone_model::Bundle;
-use inkstone_train::evaluate::{evaluate_with_errors, EvaluationReport};
+use inkstone_train::evaluate::{evaluate_with_errors, Evaluation, EvaluationReport, Misrecognised};
 use inkstone_train::report::{write_report, ReportInput};
+use serde::Serialize;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -68,6 +72,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         )
     });
     progress.finish();
+    let by_condition = photo_conditions(&args.data, &bundle.charset, evaluation.samples, &errors)?;
     // The report first: a reader that closes stdout early (`| head`) must not cost it.
     if let Some(dir) = &args.report {
         let title = format!("{} on {name}", args.bundle.display());
@@ -88,7 +93,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string(&evaluation)?);
+        let output = JsonOutput {
+            evaluation: &evaluation,
+            by_condition: &by_condition,
+        };
+        println!("{}", serde_json::to_string(&output)?);
     } else {
         println!("{} on {name}", args.bundle.display());
         print!(
@@ -98,8 +107,75 @@ pub fn run(args: EvalArgs) -> Result<()> {
                 charset: &bundle.charset
             }
         );
+        print_conditions(&by_condition);
     }
     Ok(())
+}
+
+/// `eval --json`: the evaluation, and for photos with captions their accuracy by condition.
+#[derive(Serialize)]
+struct JsonOutput<'a> {
+    #[serde(flatten)]
+    evaluation: &'a Evaluation,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    by_condition: &'a [ConditionTally],
+}
+
+/// Accuracy by photo condition when `data` is a folder of photos that `data photos` made (its
+/// captions say how each was taken); empty for any other data. `samples` photos were read,
+/// in the folder reader's order; `errors` are the ones read wrong.
+fn photo_conditions(
+    data: &str,
+    charset: &Charset,
+    samples: usize,
+    errors: &[Misrecognised],
+) -> Result<Vec<ConditionTally>> {
+    let (DataSource::ImageFolder(dir), _) = DataSource::parse(data) else {
+        return Ok(Vec::new());
+    };
+    let Some(captions) = read_captions(&dir)? else {
+        return Ok(Vec::new());
+    };
+    // The photos the reader kept (labels outside the model's classes are skipped), in its order.
+    let files: Vec<_> = scan_class_folders(&dir)?
+        .into_iter()
+        .filter(|f| charset.index_of(&f.label).is_some())
+        .collect();
+    anyhow::ensure!(
+        files.len() == samples,
+        "{}: {} photos of the model's classes, but {samples} were read",
+        dir.display(),
+        files.len()
+    );
+    let wrong: HashSet<usize> = errors.iter().map(|e| e.index).collect();
+    let mut photos = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let relative = file.path.strip_prefix(&dir).unwrap_or(&file.path);
+        let key = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let conditions = captions
+            .get(&key)
+            .with_context(|| format!("{}: not in {CAPTIONS_FILE}", file.path.display()))?;
+        photos.push((conditions, !wrong.contains(&i)));
+    }
+    Ok(ConditionTally::over(photos))
+}
+
+fn print_conditions(tallies: &[ConditionTally]) {
+    if tallies.is_empty() {
+        return;
+    }
+    println!("by photo condition ({CAPTIONS_FILE}):");
+    for t in tallies {
+        let acc = 100.0 * t.right as f64 / t.total.max(1) as f64;
+        println!(
+            "  {:<9} {:<24} {acc:6.2}%  ({}/{})",
+            t.factor, t.level, t.right, t.total
+        );
+    }
 }
 
 /// The set prepared once per test-time view and reading of `recipe` (its own first, see

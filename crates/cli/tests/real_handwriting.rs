@@ -205,9 +205,53 @@ fn photos_of_clean_digits_are_made_once_per_seed_and_read_by_eval() {
     // The photos are an ordinary labelled image folder: a model evaluates on them.
     let run = dir.path().join("run");
     train_lenet5(&run, 1, Some(20), 1, &[]);
-    let out = inkstone(&["eval", s(&run.join("best.inkstone")), "--data", s(&photos)]);
+    let bundle = run.join("best.inkstone");
+    let out = inkstone(&["eval", s(&bundle), "--data", s(&photos)]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("samples 30"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("by photo condition (conditions.csv):")
+            && stdout(&out).contains("  ink       "),
+        "{}",
+        stdout(&out)
+    );
+    // By condition: each factor splits the same 30 photos, and the right ones add up to top-1.
+    let out = inkstone(&["eval", s(&bundle), "--data", s(&photos), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let right = (v["top1"].as_f64().unwrap() * 30.0).round() as u64;
+    let tallies = v["by_condition"]
+        .as_array()
+        .expect("photos have conditions");
+    for factor in [
+        "ink", "paper", "ruling", "gradient", "shadow", "writing", "margin",
+    ] {
+        let sums = tallies
+            .iter()
+            .filter(|t| t["factor"] == factor)
+            .fold((0, 0), |(r, n), t| {
+                (
+                    r + t["right"].as_u64().unwrap(),
+                    n + t["total"].as_u64().unwrap(),
+                )
+            });
+        assert_eq!(sums, (right, 30), "{factor}");
+    }
+    // A clean set has no captions, and no conditions.
+    let out = inkstone(&["eval", s(&bundle), "--data", "mnist:test", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("by_condition"), "{}", stdout(&out));
+    // A photo missing from the captions names itself.
+    let captions = photos.join("conditions.csv");
+    let kept: Vec<String> = std::fs::read_to_string(&captions)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with(first))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&captions, kept.concat()).unwrap();
+    let out = inkstone(&["eval", s(&bundle), "--data", s(&photos)]);
+    assert_fails_with(&out, &[first, "not in conditions.csv"]);
 }
 
 #[test]

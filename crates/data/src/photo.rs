@@ -9,6 +9,9 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{GrayImage, Rgb, RgbImage};
 use rand::Rng;
 
+mod captions;
+pub use captions::{read_captions, ConditionTally, CAPTIONS_FILE};
+
 /// What one photo was made under, for the caption of its file and for tests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conditions {
@@ -33,23 +36,34 @@ pub enum Ruling {
     Squared,
 }
 
+/// The papers photos are taken of: white, gray (a shade in this range) and yellowish.
+pub(crate) const WHITE_PAPER: [f32; 3] = [245.0, 245.0, 240.0];
+const GRAY_PAPER: std::ops::Range<f32> = 165.0..215.0;
+pub(crate) const YELLOWISH_PAPER: [f32; 3] = [240.0, 225.0, 175.0];
+
+/// The inks photos are written in: a name, the colour, and the strength range (pencil is
+/// fainter).
+pub(crate) const INKS: [(&str, [f32; 3], std::ops::Range<f32>); 4] = [
+    ("black", [25.0, 25.0, 30.0], 0.85..1.0),
+    ("blue", [30.0, 50.0, 160.0], 0.8..1.0),
+    ("red", [180.0, 30.0, 35.0], 0.8..1.0),
+    ("pencil", [90.0, 90.0, 95.0], 0.45..0.7),
+];
+
 impl Conditions {
     /// A random draw of every condition, each in a range people meet.
     pub fn sample(rng: &mut impl Rng) -> Self {
         let paper = match rng.random_range(0..3) {
-            0 => [245.0, 245.0, 240.0],
+            0 => WHITE_PAPER,
             1 => {
-                let g = rng.random_range(165.0..215.0);
+                let g = rng.random_range(GRAY_PAPER);
                 [g, g, g]
             }
-            _ => [240.0, 225.0, 175.0],
+            _ => YELLOWISH_PAPER,
         };
-        let (ink, ink_strength) = match rng.random_range(0..4) {
-            0 => ([25.0, 25.0, 30.0], rng.random_range(0.85..1.0)),
-            1 => ([30.0, 50.0, 160.0], rng.random_range(0.8..1.0)),
-            2 => ([180.0, 30.0, 35.0], rng.random_range(0.8..1.0)),
-            _ => ([90.0, 90.0, 95.0], rng.random_range(0.45..0.7)),
-        };
+        // Drawn as an i32, as ever: the same seed keeps giving the same photos.
+        let (_, ink, strength) = &INKS[rng.random_range(0..INKS.len() as i32) as usize];
+        let ink_strength = rng.random_range(strength.clone());
         let ruling = match rng.random_range(0..3) {
             0 => Ruling::Plain,
             1 => Ruling::Lined,
@@ -57,7 +71,7 @@ impl Conditions {
         };
         Conditions {
             paper,
-            ink,
+            ink: *ink,
             ink_strength,
             ruling,
             frame: rng.random_range(1.6..5.0),
