@@ -278,3 +278,92 @@ fn max_pooling_over_tiling_windows_matches_the_definition() {
         assert_eq!(*g, want);
     }
 }
+
+/// Y[n][o][oh][ow] = b[o] + Σ_c Σ_i Σ_j X[n][g·cg + c][oh·s + i·dil − p][ow·s + j·dil − p] ·
+/// W[o][c][i][j], where group g = o / (O / groups) and cg input channels a group.
+#[allow(clippy::too_many_arguments)]
+fn reference_conv(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    [n, c, h, wd, o, kh, kw]: [usize; 7],
+    [ho, wo]: [usize; 2],
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+    groups: usize,
+) -> Vec<f32> {
+    let (cg, og) = (c / groups, o / groups);
+    let mut y = vec![0f32; n * o * ho * wo];
+    for b in 0..n {
+        for oc in 0..o {
+            let g = oc / og;
+            for oh in 0..ho {
+                for ow in 0..wo {
+                    let mut sum = bias[oc];
+                    for ic in 0..cg {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let yy = (oh * stride + i * dilation) as isize - pad as isize;
+                                let xx = (ow * stride + j * dilation) as isize - pad as isize;
+                                if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < wd {
+                                    let xi = ((b * c + g * cg + ic) * h + yy as usize) * wd
+                                        + xx as usize;
+                                    sum += x[xi] * w[((oc * cg + ic) * kh + i) * kw + j];
+                                }
+                            }
+                        }
+                    }
+                    y[((b * o + oc) * ho + oh) * wo + ow] = sum;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// The im2col + GEMM forward convolution (change 8: channel-major tiles from NCHW): strides,
+/// padding wider than the kernel's reach, dilation, groups, non-square kernels and inputs,
+/// and outputs of more than one 512-position tile, so that tiles end inside an output row.
+#[test]
+fn forward_convolution_matches_the_definition() {
+    let d = Default::default();
+    // (batch, channels in, h, w, channels out, kernel h, kernel w, stride, pad, dilation, groups)
+    let cases = [
+        (2, 6, 9, 7, 8, 3, 3, 1, 1, 1, 1),
+        (2, 6, 9, 7, 8, 3, 3, 2, 1, 1, 1),
+        (1, 5, 8, 11, 4, 3, 2, 1, 0, 1, 1),
+        (2, 8, 10, 9, 6, 3, 3, 1, 2, 2, 2),
+        (1, 6, 12, 13, 4, 5, 5, 2, 3, 1, 1),
+        (2, 5, 30, 27, 7, 3, 3, 1, 1, 1, 1),
+        (1, 8, 41, 23, 16, 3, 3, 1, 0, 1, 2),
+    ];
+    for (n, c, h, w, o, kh, kw, stride, pad, dilation, groups) in cases {
+        let x = Tensor::<B, 4>::random([n, c, h, w], Distribution::Default, &d);
+        let weight = Tensor::<B, 4>::random([o, c / groups, kh, kw], Distribution::Default, &d);
+        let bias = Tensor::<B, 1>::random([o], Distribution::Default, &d);
+        let options = ConvOptions::new([stride, stride], [pad, pad], [dilation, dilation], groups);
+        let y = conv2d(x.clone(), weight.clone(), Some(bias.clone()), options);
+        let [_, _, ho, wo] = y.dims();
+        let want = reference_conv(
+            &values(x),
+            &values(weight),
+            &values(bias),
+            [n, c, h, w, o, kh, kw],
+            [ho, wo],
+            stride,
+            pad,
+            dilation,
+            groups,
+        );
+        let got = values(y);
+        assert_eq!(got.len(), want.len());
+        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - r).abs() < 1e-4 * (1.0 + r.abs()),
+                "case {:?} element {i}: {g} vs {r}",
+                (n, c, h, w, o, kh, kw, stride, pad, dilation, groups)
+            );
+        }
+    }
+}

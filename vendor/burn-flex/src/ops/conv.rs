@@ -7,7 +7,8 @@
 //!
 //! Optimizations:
 //! - Tiled im2col: Process output in tiles for better cache usage and parallelism
-//! - NHWC layout: Convert to channels-last for cache-friendly access
+//! - Channel-major im2col tiles built from the NCHW input (inkstone patch, change 8), so
+//!   the GEMM reads them without transposing them into its packing buffer
 //! - Nested parallelism: Batch and tile dimensions run in parallel via rayon
 //! - 1x1 fast path: Skip im2col for pointwise convolutions
 //! - Depthwise fast path: For canonical depthwise (groups == c_in == c_out,
@@ -56,7 +57,7 @@ macro_rules! conv3d_1x1_typed {
 /// Generates a conv3d typed function with 1x1, depthwise, small-channel, and
 /// direct fast-path checks.
 macro_rules! conv3d_typed {
-    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $gemm_fn:ident, $add_fn:expr, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident $(, $fn_direct:ident)?) => {
+    ($fn_name:ident, $T:ty, $dtype:expr, $zero:expr, $add_fn:expr, $fn_1x1:ident, $fn_depthwise:ident, $fn_small_channel:ident $(, $fn_direct:ident)?) => {
         pub fn $fn_name(
             x: FlexTensor,
             weight: FlexTensor,
@@ -79,7 +80,7 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
-            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn, $add_fn)
+            conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $add_fn)
         }
     };
 }
@@ -199,7 +200,6 @@ conv3d_typed!(
     f32,
     DType::F32,
     0.0f32,
-    gemm_f32,
     |a, b| a + b,
     conv3d_1x1_f32,
     conv3d_depthwise_f32,
@@ -211,7 +211,6 @@ conv3d_typed!(
     f64,
     DType::F64,
     0.0f64,
-    gemm_f64,
     |a, b| a + b,
     conv3d_1x1_f64,
     conv3d_depthwise_f64,
@@ -223,7 +222,6 @@ conv3d_typed!(
     f16,
     DType::F16,
     f16::from_f32(0.0),
-    gemm_f16,
     |a: f16, b: f16| f16::from_f32(a.to_f32() + b.to_f32()),
     conv3d_1x1_f16,
     conv3d_depthwise_f16,
@@ -245,7 +243,6 @@ fn conv3d_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + Send + 
     options: &ConvOptions<3>,
     dtype: DType,
     zero: T,
-    gemm_fn: fn(&[T], &[T], usize, usize, usize) -> Vec<T>,
     add_fn: fn(T, T) -> T,
 ) -> FlexTensor {
     let x = x.to_contiguous();
@@ -298,234 +295,95 @@ fn conv3d_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + Send + 
     const TILE_SIZE: usize = 512;
     let num_tiles = spatial_out.div_ceil(TILE_SIZE);
 
-    // Flatten kernel [c_out, c_in, kd, kh, kw] -> [c_out, kd, kh, kw, c_in]
-    // for GEMM. Expressed as a 2D transpose of (c_in, k_spatial) per c_out
-    // so the compiler can unroll the k_spatial inner loop; the older 5-
-    // nested formulation had a 10-term index expression LLVM wouldn't
-    // autovectorize.
-    let k_spatial = kernel_d * kernel_h * kernel_w;
-    let mut w_flat = vec![zero; channels_out * col_len];
-    for c_out in 0..channels_out {
-        let src_base = c_out * channels_per_group * k_spatial;
-        let dst_base = c_out * col_len;
-        for c_in in 0..channels_per_group {
-            let src_row = src_base + c_in * k_spatial;
-            for k in 0..k_spatial {
-                w_flat[dst_base + k * channels_per_group + c_in] = w_data[src_row + k];
-            }
+    // inkstone patch (change 8): the im2col matrix of a tile is built channel-major from
+    // the NCHW input, one row per (input channel, kernel offset) holding the tile's output
+    // positions side by side, and the GEMM writes each group's rows straight into the output.
+    // Built position-major (from an NHWC copy of the input, as published), the matrix reached
+    // the GEMM with its positions strided, and `gemm` transposed every tile into its packing
+    // buffer: `pack_lhs` was 17-20% of a charcnn training step. Now its rows are what the
+    // micro-kernel reads, the weights are used in their own [c_out, c_in·k] order, and the
+    // NHWC copy and the result copy are gone.
+    let geometry = Im2colGeometry {
+        kernel: [kernel_d, kernel_h, kernel_w],
+        stride: [stride_d, stride_h, stride_w],
+        dilation: [dilation_d, dilation_h, dilation_w],
+        padding: [pad_d, pad_h, pad_w],
+        input: [in_d, in_h, in_w],
+        output: [out_d, out_h, out_w],
+    };
+    let one = T::from_elem(1.0f32);
+    let parallelism = |tile_size: usize| {
+        #[cfg(feature = "rayon")]
+        if out_channels_per_group * tile_size * col_len >= 192 * 192 * 192 {
+            return gemm::Parallelism::Rayon(0);
         }
-    }
-
-    // Convert input to NHWC layout for cache-friendly access in im2col.
-    // Loop order (c innermost, spatial outer) is intentional: on aarch64
-    // M3 Max, strided loads + contiguous stores beat the inverse by
-    // 10-35% per layer. Load prefetchers outrun the store write buffer.
-    let nhwc_stride = (
-        in_d * in_h * in_w * channels_in,
-        in_h * in_w * channels_in,
-        in_w * channels_in,
-        channels_in,
-        1,
-    );
-    let mut x_nhwc = vec![zero; batch_size * in_d * in_h * in_w * channels_in];
-    // inkstone patch: one sample per task (this copy ran on one thread for the whole batch,
-    // before every convolution of a training step).
-    let to_nhwc = |b: usize, sample: &mut [T]| {
-        for d in 0..in_d {
-            for h in 0..in_h {
-                for w in 0..in_w {
-                    for c in 0..channels_in {
-                        let src_idx = b * channels_in * in_d * in_h * in_w
-                            + c * in_d * in_h * in_w
-                            + d * in_h * in_w
-                            + h * in_w
-                            + w;
-                        let dst_idx = d * nhwc_stride.1 + h * nhwc_stride.2 + w * nhwc_stride.3 + c;
-                        sample[dst_idx] = x_data[src_idx];
-                    }
-                }
+        let _ = tile_size;
+        gemm::Parallelism::None
+    };
+    let mut output = vec![zero; batch_size * channels_out * spatial_out];
+    let dst_ptr = crate::ops::SendMutPtr::new(output.as_mut_ptr());
+    let plane = in_d * in_h * in_w;
+    let run_tile = |b: usize, tile_idx: usize| {
+        let tile_start = tile_idx * TILE_SIZE;
+        let tile_size = (tile_start + TILE_SIZE).min(spatial_out) - tile_start;
+        let mut col = vec![zero; col_len * tile_size];
+        for g in 0..groups {
+            if g > 0 {
+                col.fill(zero);
+            }
+            let in_c_start = g * channels_per_group;
+            let out_c_start = g * out_channels_per_group;
+            let x_group =
+                &x_data[(b * channels_in + in_c_start) * plane..][..channels_per_group * plane];
+            im2col_nchw_tile(
+                &mut col,
+                x_group,
+                channels_per_group,
+                tile_start,
+                tile_size,
+                &geometry,
+            );
+            // dst[c_out, position] = w[c_out, c_in·k] · col[c_in·k, position]
+            unsafe {
+                gemm::gemm(
+                    out_channels_per_group,
+                    tile_size,
+                    col_len,
+                    dst_ptr.ptr_add((b * channels_out + out_c_start) * spatial_out + tile_start),
+                    1,
+                    spatial_out as isize,
+                    false,
+                    w_data.as_ptr().add(out_c_start * col_len),
+                    1,
+                    col_len as isize,
+                    col.as_ptr(),
+                    1,
+                    tile_size as isize,
+                    zero,
+                    one,
+                    false,
+                    false,
+                    false,
+                    parallelism(tile_size),
+                );
             }
         }
     };
-    if nhwc_stride.0 > 0 {
-        #[cfg(feature = "rayon")]
-        {
-            use rayon::prelude::*;
-            x_nhwc
-                .par_chunks_mut(nhwc_stride.0)
-                .enumerate()
-                .for_each(|(b, sample)| to_nhwc(b, sample));
-        }
-        #[cfg(not(feature = "rayon"))]
-        for (b, sample) in x_nhwc.chunks_mut(nhwc_stride.0).enumerate() {
-            to_nhwc(b, sample);
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        (0..batch_size).into_par_iter().for_each(|b| {
+            (0..num_tiles)
+                .into_par_iter()
+                .for_each(|tile_idx| run_tile(b, tile_idx));
+        });
+    }
+    #[cfg(not(feature = "rayon"))]
+    for b in 0..batch_size {
+        for tile_idx in 0..num_tiles {
+            run_tile(b, tile_idx);
         }
     }
-
-    // Use tiled parallel execution
-    let output = {
-        #[cfg(feature = "rayon")]
-        {
-            use rayon::prelude::*;
-
-            let mut dst = vec![zero; batch_size * channels_out * spatial_out];
-            let dst_ptr = crate::ops::SendMutPtr::new(dst.as_mut_ptr());
-
-            // Process batches and tiles in parallel (nested parallelism)
-            (0..batch_size).into_par_iter().for_each(|b| {
-                (0..num_tiles).into_par_iter().for_each(|tile_idx| {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
-
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
-
-                        // Build im2col for this tile and group
-                        let mut col_tile = vec![zero; col_len * tile_size];
-
-                        im2col_3d_tile(
-                            &mut col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
-
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
-
-                        // GEMM: w_group[out_c_per_group, col_len] @ col_tile[tile_size, col_len]^T
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
-
-                        // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                            for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                unsafe {
-                                    debug_assert!(
-                                        dst_idx < batch_size * channels_out * spatial_out
-                                    );
-                                    dst_ptr.write(dst_idx, result[res_idx]);
-                                }
-                            }
-                        }
-                    }
-                });
-            });
-            dst
-        }
-        #[cfg(not(feature = "rayon"))]
-        {
-            // Sequential path with tiling
-            let mut output = vec![zero; batch_size * channels_out * spatial_out];
-
-            for b in 0..batch_size {
-                for tile_idx in 0..num_tiles {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
-
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
-
-                        let mut col_tile = vec![zero; col_len * tile_size];
-
-                        im2col_3d_tile(
-                            &mut col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
-
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
-
-                        // GEMM for this group
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
-
-                        // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                            for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                output[dst_idx] = result[res_idx];
-                            }
-                        }
-                    }
-                }
-            }
-            output
-        }
-    };
 
     let mut output = output;
     if let Some(bias) = bias {
@@ -549,82 +407,81 @@ fn conv3d_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + Send + 
     )
 }
 
-/// Build im2col tile for a range of output positions.
-///
-/// Fills `col_tile` with shape [tile_size, col_len] where each row is a flattened
-/// patch from the NHWC input for one output position.
-#[allow(clippy::too_many_arguments)]
-fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
-    col_tile: &mut [T],
-    x_nhwc: &[T],
+/// Where a convolution's kernel reads its input: `[d, h, w]` each.
+struct Im2colGeometry {
+    kernel: [usize; 3],
+    stride: [usize; 3],
+    dilation: [usize; 3],
+    padding: [usize; 3],
+    input: [usize; 3],
+    output: [usize; 3],
+}
+
+/// inkstone patch (change 8): the im2col rows of the output positions `tile_start ..
+/// tile_start + tile_size` (flattened `[d, h, w]`), channel-major: row `((c · kd + i) · kh +
+/// j) · kw + l` (the weights' own order) holds input channel `c` at kernel offset `(i, j, l)`
+/// for each position of the tile, side by side. `x` is one sample's `channels` NCHW planes;
+/// `col` is `[channels · k, tile_size]` and zero where the kernel reads padding. Positions
+/// are taken a run of one output row at a time, so with stride 1 each row's run is one slice
+/// copy.
+fn im2col_nchw_tile<T: Copy>(
+    col: &mut [T],
+    x: &[T],
+    channels: usize,
     tile_start: usize,
-    tile_end: usize,
-    out_h: usize,
-    out_w: usize,
-    kernel_d: usize,
-    kernel_h: usize,
-    kernel_w: usize,
-    stride_d: usize,
-    stride_h: usize,
-    stride_w: usize,
-    dilation_d: usize,
-    dilation_h: usize,
-    dilation_w: usize,
-    pad_d: usize,
-    pad_h: usize,
-    pad_w: usize,
-    in_d: usize,
-    in_h: usize,
-    in_w: usize,
-    channels_per_group: usize,
-    col_len: usize,
-    b: usize,
-    in_c_start: usize,
-    nhwc_stride: (usize, usize, usize, usize, usize),
+    tile_size: usize,
+    g: &Im2colGeometry,
 ) {
-    for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-        let out_d_idx = global_idx / (out_h * out_w);
-        let rem = global_idx % (out_h * out_w);
-        let out_h_idx = rem / out_w;
-        let out_w_idx = rem % out_w;
-
-        let mut col_offset = 0;
-        for kd in 0..kernel_d {
-            let id = (out_d_idx * stride_d + kd * dilation_d) as isize - pad_d as isize;
-            for kh in 0..kernel_h {
-                let ih = (out_h_idx * stride_h + kh * dilation_h) as isize - pad_h as isize;
-                for kw in 0..kernel_w {
-                    let iw = (out_w_idx * stride_w + kw * dilation_w) as isize - pad_w as isize;
-
-                    if id >= 0
-                        && id < in_d as isize
-                        && ih >= 0
-                        && ih < in_h as isize
-                        && iw >= 0
-                        && iw < in_w as isize
-                    {
-                        let id = id as usize;
-                        let ih = ih as usize;
-                        let iw = iw as usize;
-                        let inp_base = b * nhwc_stride.0
-                            + id * nhwc_stride.1
-                            + ih * nhwc_stride.2
-                            + iw * nhwc_stride.3
-                            + in_c_start;
-                        // inkstone patch: one slice copy per position, not a bounds-checked
-                        // store per channel (the im2col gather was 6% of a LeNet-5 step).
-                        let dst = local_idx * col_len + col_offset;
-                        col_tile[dst..dst + channels_per_group].copy_from_slice(
-                            &x_nhwc[inp_base..inp_base + channels_per_group],
-                        );
-                        col_offset += channels_per_group;
-                    } else {
-                        // Padding: skip channels_per_group positions (already zero)
-                        col_offset += channels_per_group;
+    let [kd, kh, kw] = g.kernel;
+    let [in_d, in_h, in_w] = g.input;
+    let [_, out_h, out_w] = g.output;
+    let plane = in_d * in_h * in_w;
+    let tile_end = tile_start + tile_size;
+    let mut p = tile_start;
+    while p < tile_end {
+        let (od, oh, ow0) = (p / (out_h * out_w), p / out_w % out_h, p % out_w);
+        let run = (out_w - ow0).min(tile_end - p);
+        let local = p - tile_start;
+        let mut row = 0;
+        for c in 0..channels {
+            for i in 0..kd {
+                let id = (od * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
+                for j in 0..kh {
+                    let ih =
+                        (oh * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
+                    let inside =
+                        (0..in_d as isize).contains(&id) && (0..in_h as isize).contains(&ih);
+                    for l in 0..kw {
+                        let dst = &mut col[row * tile_size + local..][..run];
+                        row += 1;
+                        if !inside {
+                            continue;
+                        }
+                        let src =
+                            &x[c * plane + (id as usize * in_h + ih as usize) * in_w..][..in_w];
+                        // iw = ow · stride + shift
+                        let shift = (l * g.dilation[2]) as isize - g.padding[2] as isize;
+                        if g.stride[2] == 1 {
+                            // The run's positions whose input column is inside the row.
+                            let first = (-shift - ow0 as isize).clamp(0, run as isize) as usize;
+                            let last = (in_w as isize - shift - ow0 as isize)
+                                .clamp(first as isize, run as isize)
+                                as usize;
+                            let from = (ow0 + first) as isize + shift;
+                            dst[first..last].copy_from_slice(&src[from as usize..][..last - first]);
+                        } else {
+                            for (k, v) in dst.iter_mut().enumerate() {
+                                let iw = ((ow0 + k) * g.stride[2]) as isize + shift;
+                                if (0..in_w as isize).contains(&iw) {
+                                    *v = src[iw as usize];
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
+        p += run;
     }
 }
 
@@ -1738,59 +1595,6 @@ fn conv3d_direct_impl<T: bytemuck::Pod + Clone + Copy + burn_backend::Element + 
         dtype,
     )
 }
-
-// ============================================================================
-// gemm implementations
-// ============================================================================
-//
-// One thin wrapper per element type around `gemm::gemm` with the strides and
-// parallelism heuristic fixed to what conv3d_impl needs. The wrappers share
-// every line of logic aside from the numeric type, zero, and one literals,
-// so they're generated via a macro.
-
-macro_rules! gemm_typed {
-    ($fn_name:ident, $T:ty, $zero:expr, $one:expr) => {
-        fn $fn_name(a: &[$T], b: &[$T], m: usize, k: usize, n: usize) -> Vec<$T> {
-            let mut c = vec![$zero; m * n];
-            #[cfg(feature = "rayon")]
-            let parallelism = if m * n * k >= 192 * 192 * 192 {
-                gemm::Parallelism::Rayon(0)
-            } else {
-                gemm::Parallelism::None
-            };
-            #[cfg(not(feature = "rayon"))]
-            let parallelism = gemm::Parallelism::None;
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    c.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    k as isize,
-                    1,
-                    $zero,
-                    $one,
-                    false,
-                    false,
-                    false,
-                    parallelism,
-                );
-            }
-            c
-        }
-    };
-}
-
-gemm_typed!(gemm_f32, f32, 0.0f32, 1.0f32);
-gemm_typed!(gemm_f64, f64, 0.0f64, 1.0f64);
-gemm_typed!(gemm_f16, f16, f16::from_f32(0.0), f16::from_f32(1.0));
 
 // ============================================================================
 // Tests
