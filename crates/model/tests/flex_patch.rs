@@ -57,35 +57,41 @@ fn per_channel_broadcast_ops_match_loops() {
     }
 }
 
-/// dW[o][c][i][j] = Σ_n Σ_oh Σ_ow dY[n][o][oh][ow] · X[n][c][oh·s + i − p][ow·s + j − p]
+/// dW[o][c][i][j] = Σ_n Σ_oh Σ_ow dY[n][o][oh][ow] · X[n][g·cg + c][oh·s + i·dil − p][ow·s +
+/// j·dil − p], where group g = o / (O / groups) and cg = C / groups input channels a group.
+#[allow(clippy::too_many_arguments)]
 fn reference_weight_grad(
     x: &[f32],
     dy: &[f32],
     dims: [usize; 8],
     stride: usize,
     pad: usize,
+    dilation: usize,
+    groups: usize,
 ) -> Vec<f32> {
     let [n, c, h, w, o, k, ho, wo] = dims;
-    let mut dw = vec![0f32; o * c * k * k];
+    let (cg, og) = (c / groups, o / groups);
+    let mut dw = vec![0f32; o * cg * k * k];
     for b in 0..n {
         for oc in 0..o {
-            for ic in 0..c {
+            for ic in 0..cg {
+                let xc = oc / og * cg + ic;
                 for i in 0..k {
                     for j in 0..k {
                         let mut acc = 0.0;
                         for oh in 0..ho {
                             for ow in 0..wo {
                                 let (y, xx) = (
-                                    (oh * stride + i) as isize - pad as isize,
-                                    (ow * stride + j) as isize - pad as isize,
+                                    (oh * stride + i * dilation) as isize - pad as isize,
+                                    (ow * stride + j * dilation) as isize - pad as isize,
                                 );
                                 if y >= 0 && xx >= 0 && (y as usize) < h && (xx as usize) < w {
                                     acc += dy[((b * o + oc) * ho + oh) * wo + ow]
-                                        * x[((b * c + ic) * h + y as usize) * w + xx as usize];
+                                        * x[((b * c + xc) * h + y as usize) * w + xx as usize];
                                 }
                             }
                         }
-                        dw[((oc * c + ic) * k + i) * k + j] += acc;
+                        dw[((oc * cg + ic) * k + i) * k + j] += acc;
                     }
                 }
             }
@@ -97,12 +103,26 @@ fn reference_weight_grad(
 #[test]
 fn conv_weight_gradient_matches_the_definition() {
     let d = Default::default();
-    for (stride, pad) in [(1, 1), (2, 1), (1, 0)] {
-        let (n, c, h, w, o, k) = (3, 2, 7, 6, 4, 3);
+    // (channels in, channels out, stride, pad, dilation, groups)
+    let cases = [
+        (2, 4, 1, 1, 1, 1),
+        (2, 4, 2, 1, 1, 1),
+        (2, 4, 1, 0, 1, 1),
+        (6, 5, 1, 1, 1, 1),
+        (4, 6, 1, 2, 2, 2),
+        (6, 4, 2, 2, 1, 2),
+        // From 16 channels a group the im2col matrix is position-major (change 9).
+        (32, 8, 1, 1, 1, 1),
+        (16, 4, 1, 2, 2, 1),
+        (32, 4, 2, 1, 1, 2),
+    ];
+    for (c, o, stride, pad, dilation, groups) in cases {
+        let (n, h, w, k) = (3, 7, 6, 3);
         let x = Tensor::<Autodiff<B>, 4>::random([n, c, h, w], Distribution::Default, &d);
-        let weight = Tensor::<Autodiff<B>, 4>::random([o, c, k, k], Distribution::Default, &d)
-            .require_grad();
-        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        let weight =
+            Tensor::<Autodiff<B>, 4>::random([o, c / groups, k, k], Distribution::Default, &d)
+                .require_grad();
+        let options = ConvOptions::new([stride, stride], [pad, pad], [dilation, dilation], groups);
         let y = conv2d(x.clone(), weight.clone(), None, options);
         let [_, _, ho, wo] = y.dims();
         let dy = Tensor::<Autodiff<B>, 4>::random([n, o, ho, wo], Distribution::Default, &d);
@@ -110,11 +130,14 @@ fn conv_weight_gradient_matches_the_definition() {
         let got: Vec<f32> = weight.grad(&grads).unwrap().into_data().to_vec().unwrap();
         let xv: Vec<f32> = x.inner().into_data().to_vec().unwrap();
         let dyv: Vec<f32> = dy.inner().into_data().to_vec().unwrap();
-        let want = reference_weight_grad(&xv, &dyv, [n, c, h, w, o, k, ho, wo], stride, pad);
+        let dims = [n, c, h, w, o, k, ho, wo];
+        let want = reference_weight_grad(&xv, &dyv, dims, stride, pad, dilation, groups);
+        assert_eq!(got.len(), want.len());
         for (i, (g, r)) in got.iter().zip(&want).enumerate() {
             assert!(
                 (g - r).abs() < 1e-4 * (1.0 + r.abs()),
-                "stride {stride} pad {pad} element {i}: {g} vs {r}"
+                "case {:?} element {i}: {g} vs {r}",
+                (c, o, stride, pad, dilation, groups)
             );
         }
     }
