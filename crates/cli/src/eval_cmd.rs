@@ -82,6 +82,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             errors: &errors,
             set,
             charset: &bundle.charset,
+            conditions: &by_condition,
         };
         let summary = write_report(dir, &input)
             .with_context(|| format!("writing the report into {}", dir.display()))?;

@@ -215,6 +215,19 @@ fn photos_of_clean_digits_are_made_once_per_seed_and_read_by_eval() {
         "{}",
         stdout(&out)
     );
+    // The report's page has the table too.
+    let report = dir.path().join("report");
+    let out = inkstone(&[
+        "eval",
+        s(&bundle),
+        "--data",
+        s(&photos),
+        "--report",
+        s(&report),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(page.contains("<h2>By photo condition</h2>") && page.contains("<td>ink</td>"));
     // By condition: each factor splits the same 30 photos, and the right ones add up to top-1.
     let out = inkstone(&["eval", s(&bundle), "--data", s(&photos), "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -244,6 +244,7 @@ fn a_report_on_many_classes_shows_the_most_confused_and_names_classes_by_index()
         errors: &errors,
         set: &set,
         charset: &charset,
+        conditions: &[],
     };
     let summary = write_report(dir.path(), &input).unwrap();
     assert_eq!((summary.errors, summary.shown), (2, 2));

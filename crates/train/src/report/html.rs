@@ -44,6 +44,7 @@ impl Page<'_> {
             e.loss,
             self.input.errors.len()
         );
+        self.conditions(&mut h);
         self.confusion(&mut h);
         self.errors(&mut h);
         self.per_class(&mut h);
@@ -59,6 +60,28 @@ impl Page<'_> {
         } else {
             format!("{} <small>({c})</small>", escape(symbol))
         }
+    }
+
+    /// Photos of `data photos`: the accuracy under each condition they were taken in.
+    fn conditions(&self, h: &mut String) {
+        if self.input.conditions.is_empty() {
+            return;
+        }
+        h.push_str(
+            "<h2>By photo condition</h2>\n<p>From the folder's <code>conditions.csv</code>.</p>\n\
+             <table><tr><th>condition</th><th>level</th><th>top-1</th><th>photos</th></tr>\n",
+        );
+        for t in self.input.conditions {
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=n>{:.2}%</td><td class=n>{}</td></tr>",
+                t.factor,
+                escape(t.level),
+                100.0 * t.right as f64 / t.total.max(1) as f64,
+                t.total
+            );
+        }
+        h.push_str("</table>\n");
     }
 
     fn confusion(&self, h: &mut String) {

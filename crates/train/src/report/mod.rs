@@ -3,8 +3,9 @@
 //! - `confusion.png`: the confusion heatmap (all classes up to 40, else the 30 most confused);
 //! - `per_class.csv`: `class,symbol,correct,total,accuracy`;
 //! - `errors.png`: the misrecognised samples' model-input images, one cell each, up to 100;
-//! - `index.html`: totals, the heatmap, the most confused pairs, each shown error with its
-//!   truth and top-3 probabilities, per-class accuracy. Static: opens from disk.
+//! - `index.html`: totals, the accuracy by photo condition (photos of `data photos`), the
+//!   heatmap, the most confused pairs, each shown error with its truth and top-3
+//!   probabilities, per-class accuracy. Static: opens from disk.
 
 pub mod compare;
 pub mod confusion;
@@ -19,6 +20,7 @@ use confusion::{
     heatmap_classes, most_confused_pairs, plot_label, symbols_drawable, ConfusionFigure,
 };
 use inkstone_data::packed::PackedSet;
+use inkstone_data::photo::ConditionTally;
 use inkstone_data::Charset;
 use std::path::Path;
 
@@ -38,6 +40,8 @@ pub struct ReportInput<'a> {
     pub errors: &'a [Misrecognised],
     pub set: &'a PackedSet,
     pub charset: &'a Charset,
+    /// Accuracy by photo condition, for photos made by `data photos` (empty otherwise).
+    pub conditions: &'a [ConditionTally],
 }
 
 /// How much of the errors the report shows.
