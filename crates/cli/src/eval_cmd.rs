@@ -171,10 +171,13 @@ fn print_conditions(tallies: &[ConditionTally]) {
     }
     println!("by photo condition ({CAPTIONS_FILE}):");
     for t in tallies {
-        let acc = 100.0 * t.right as f64 / t.total.max(1) as f64;
         println!(
-            "  {:<9} {:<24} {acc:6.2}%  ({}/{})",
-            t.factor, t.level, t.right, t.total
+            "  {:<9} {:<24} {:6.2}%  ({}/{})",
+            t.factor,
+            t.level,
+            t.percent_right(),
+            t.right,
+            t.total
         );
     }
 }

@@ -37,13 +37,13 @@ pub enum Ruling {
 }
 
 /// The papers photos are taken of: white, gray (a shade in this range) and yellowish.
-pub(crate) const WHITE_PAPER: [f32; 3] = [245.0, 245.0, 240.0];
+const WHITE_PAPER: [f32; 3] = [245.0, 245.0, 240.0];
 const GRAY_PAPER: std::ops::Range<f32> = 165.0..215.0;
-pub(crate) const YELLOWISH_PAPER: [f32; 3] = [240.0, 225.0, 175.0];
+const YELLOWISH_PAPER: [f32; 3] = [240.0, 225.0, 175.0];
 
 /// The inks photos are written in: a name, the colour, and the strength range (pencil is
 /// fainter).
-pub(crate) const INKS: [(&str, [f32; 3], std::ops::Range<f32>); 4] = [
+const INKS: [(&str, [f32; 3], std::ops::Range<f32>); 4] = [
     ("black", [25.0, 25.0, 30.0], 0.85..1.0),
     ("blue", [30.0, 50.0, 160.0], 0.8..1.0),
     ("red", [180.0, 30.0, 35.0], 0.8..1.0),

@@ -129,9 +129,10 @@ pub struct Recipe {
     /// (the reading with the widest lead of its best class over the next: 74.36%); test photos
     /// 73.63% against 73.40%; on 4 000 of them (75.35% averaged) the geometric mean 70.30%
     /// (one reading sure the right class is impossible outvotes the rest), each class's
-    /// largest probability 73.53%, the own reading counted twice 74.88%. On those photos (75.35% with the three), without
-    /// `faint` 74.30%; a fourth reading: even-light and local-grain together 75.12%, a blur 1.6 px wide instead of 1.2
-    /// 74.90%, local grain then the faint split 75.35% (level, for four more runs a photo).
+    /// largest probability 73.53%, the own reading counted twice 74.88%. On those photos
+    /// (75.35% with the three), without `faint` 74.30%; a fourth reading: even-light and
+    /// local-grain together 75.12%, a blur 1.6 px wide instead of 1.2 74.90%, local grain then
+    /// the faint split 75.35% (level, for four more runs a photo).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
 }
@@ -575,8 +576,8 @@ fn border_mean(img: &GrayImage) -> f32 {
 ///
 /// Measured and not kept (stop 34, with an earlier implementation of the same steps; the
 /// released 3 755-class model, 12 000 Chinese MNIST `:train` photos of `data photos …
-/// --seed 1`, 71.03% as it is): the `faint` split as the recipe's own reading 54.62%: the grain and the rules join the writing; a split raised so
-/// that at most 8% of the photo is ink (a page taken whole for ink) changed nothing on 4 000
+/// --seed 1`, 71.03% as it is): the `faint` split as the recipe's own reading 54.62%: the
+/// grain and the rules join the writing; a split raised so that at most 8% of the photo is ink (a page taken whole for ink) changed nothing on 4 000
 /// of them (70.33%), at most 5% lost (70.03%); the paper's grain taken off block by block
 /// (`Reading::LocalGrain`) as the own reading 67.73%.
 fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32, faint: bool) {

@@ -91,8 +91,8 @@ pub fn evaluate_with_errors<B: Backend>(
     (evaluation, errors)
 }
 
-/// The evaluation loop over one set's `inputs` (at least one; see [`evaluate_with_errors`]); `on_sample(index, log_probs,
-/// ranked top-10)` sees every sample.
+/// The evaluation loop over one set's `inputs` (at least one; see [`evaluate_with_errors`]);
+/// `on_sample(index, log_probs, ranked top-10)` sees every sample.
 fn evaluate_with<B: Backend>(
     network: &Network<B>,
     inputs: &[PackedSet],

@@ -162,6 +162,11 @@ pub struct ConditionTally {
 }
 
 impl ConditionTally {
+    /// The share of this condition's photos read right, in percent.
+    pub fn percent_right(&self) -> f64 {
+        100.0 * self.right as f64 / self.total.max(1) as f64
+    }
+
     /// Every condition's tally over `photos` (conditions, read right), factor by factor in a
     /// fixed order, each level that has photos.
     pub fn over<'a>(photos: impl IntoIterator<Item = (&'a Conditions, bool)>) -> Vec<Self> {

@@ -77,7 +77,7 @@ impl Page<'_> {
                 "<tr><td>{}</td><td>{}</td><td class=n>{:.2}%</td><td class=n>{}</td></tr>",
                 t.factor,
                 escape(t.level),
-                100.0 * t.right as f64 / t.total.max(1) as f64,
+                t.percent_right(),
                 t.total
             );
         }
