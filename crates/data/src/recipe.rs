@@ -312,6 +312,11 @@ impl Recipe {
 
     /// The ink of `source` in the recipe's own reading and then each of its
     /// [`Recipe::readings`] (all the same for a clean image).
+    ///
+    /// Every reading is kept, however much larger its ink's box than the own reading's (a
+    /// shadow's edge taken for ink): replacing a reading whose box is over 3 (1.8) times the
+    /// own one's area by the own reading read 75.03% (74.92%) of 4 000 Chinese MNIST `:train`
+    /// photos against 75.35% (stop 37): the own reading is as often the broken one.
     fn inks(&self, source: &GrayImage) -> Vec<Option<GrayImage>> {
         let page = self.bright_ink(source);
         let mut flat = page.clone();
