@@ -57,6 +57,53 @@ fn per_channel_broadcast_ops_match_loops() {
     }
 }
 
+#[test]
+fn blocks_broadcast_along_leading_dims_match_loops() {
+    let d = Default::default();
+    let x = Tensor::<B, 4>::random([3, 2, 4, 5], Distribution::Default, &d);
+    let xv = values(x.clone());
+    // A `[1, C, H, W]` block (what the gradient of a batch sum broadcasts), a `[1, 1, H, W]`
+    // plane, and a `[N, C, 1, W]` row that is not one block (the general path), each against
+    // `[N, C, H, W]`; the last also with the left operand still shared (no in-place write).
+    let block = |shape: [usize; 4], at: fn(usize) -> usize| {
+        let r = Tensor::<B, 4>::random(shape, Distribution::Default, &d);
+        (r.clone(), values(r), at)
+    };
+    let cases = [
+        block([1, 2, 4, 5], |i| i % 40),
+        block([1, 1, 4, 5], |i| i % 20),
+        block([3, 2, 1, 5], |i| i / 20 * 5 + i % 5),
+    ];
+    for (r, rv, at) in cases {
+        let ops: [BinaryCase; 4] = [
+            (x.clone() - r.clone(), |a, b| a - b),
+            (x.clone() + r.clone(), |a, b| a + b),
+            (x.clone() * r.clone(), |a, b| a * b),
+            (x.clone() / r.clone(), |a, b| a / b),
+        ];
+        for (result, op) in ops {
+            let got = values(result);
+            for (i, (&g, &xi)) in got.iter().zip(&xv).enumerate() {
+                assert!(
+                    (g - op(xi, rv[at(i)])).abs() < 1e-5,
+                    "{:?} element {i}",
+                    r.dims()
+                );
+            }
+        }
+    }
+    // The gradient of a sum over the batch is the incoming gradient at every sample.
+    let x =
+        Tensor::<Autodiff<B>, 4>::random([3, 2, 4, 5], Distribution::Default, &d).require_grad();
+    let weights = Tensor::<Autodiff<B>, 4>::random([1, 2, 4, 5], Distribution::Default, &d);
+    let wv = values(weights.clone().inner());
+    let grads = (x.clone().sum_dim(0) * weights).sum().backward();
+    let gv = values(x.grad(&grads).expect("x takes part in the sum"));
+    for (i, &g) in gv.iter().enumerate() {
+        assert!((g - wv[i % 40]).abs() < 1e-6, "element {i}");
+    }
+}
+
 /// dW[o][c][i][j] = Σ_n Σ_oh Σ_ow dY[n][o][oh][ow] · X[n][g·cg + c][oh·s + i·dil − p][ow·s +
 /// j·dil − p], where group g = o / (O / groups) and cg = C / groups input channels a group.
 #[allow(clippy::too_many_arguments)]
