@@ -64,7 +64,8 @@ fn blocks_broadcast_along_leading_dims_match_loops() {
     let xv = values(x.clone());
     // A `[1, C, H, W]` block (what the gradient of a batch sum broadcasts), a `[1, 1, H, W]`
     // plane, and a `[N, C, 1, W]` row that is not one block (the general path), each against
-    // `[N, C, H, W]`; the last also with the left operand still shared (no in-place write).
+    // `[N, C, H, W]`; the left operand both shared (`x` stays alive: a new output) and the
+    // only handle on its storage (written in place).
     let block = |shape: [usize; 4], at: fn(usize) -> usize| {
         let r = Tensor::<B, 4>::random(shape, Distribution::Default, &d);
         (r.clone(), values(r), at)
@@ -75,11 +76,16 @@ fn blocks_broadcast_along_leading_dims_match_loops() {
         block([3, 2, 1, 5], |i| i / 20 * 5 + i % 5),
     ];
     for (r, rv, at) in cases {
-        let ops: [BinaryCase; 4] = [
+        let own = || x.clone().mul_scalar(1.0);
+        let ops: [BinaryCase; 8] = [
             (x.clone() - r.clone(), |a, b| a - b),
             (x.clone() + r.clone(), |a, b| a + b),
             (x.clone() * r.clone(), |a, b| a * b),
             (x.clone() / r.clone(), |a, b| a / b),
+            (own() - r.clone(), |a, b| a - b),
+            (own() + r.clone(), |a, b| a + b),
+            (own() * r.clone(), |a, b| a * b),
+            (own() / r.clone(), |a, b| a / b),
         ];
         for (result, op) in ops {
             let got = values(result);
