@@ -40,3 +40,12 @@ fn random_tensors_draw_what_per_element_sampling_draws() {
         }
     }
 }
+
+/// An empty random tensor draws nothing and checks nothing, as before the patch: even a
+/// uniform range that could not be sampled gives an empty tensor.
+#[test]
+fn an_empty_random_tensor_is_empty_whatever_its_distribution() {
+    let d = Default::default();
+    let t = Tensor::<B, 2>::random([0, 4], Distribution::Uniform(1.0, 1.0), &d);
+    assert_eq!(t.dims(), [0, 4]);
+}

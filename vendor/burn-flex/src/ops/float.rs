@@ -42,8 +42,16 @@ impl FloatTensorOps<Flex> for Flex {
             // the generator's state after are the same as before.
             FloatDType::F32 | FloatDType::Flex32 => {
                 let count = shape.num_elements();
-                let mut sampler = distribution.sampler::<_, f32>(&mut rng);
-                let values: Vec<f32> = (0..count).map(|_| sampler.sample()).collect();
+                // No sampler for an empty tensor: building one checks the distribution's
+                // parameters, which Burn's per-element path never did when there was nothing
+                // to draw.
+                let values: Vec<f32> = match count {
+                    0 => Vec::new(),
+                    _ => {
+                        let mut sampler = distribution.sampler::<_, f32>(&mut rng);
+                        (0..count).map(|_| sampler.sample()).collect()
+                    }
+                };
                 TensorData::new(values, shape)
             }
             FloatDType::F16 => TensorData::random::<f16, _, _>(shape, distribution, &mut rng),
