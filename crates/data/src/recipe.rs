@@ -582,9 +582,10 @@ fn border_mean(img: &GrayImage) -> f32 {
 /// Measured and not kept (stop 34, with an earlier implementation of the same steps; the
 /// released 3 755-class model, 12 000 Chinese MNIST `:train` photos of `data photos …
 /// --seed 1`, 71.03% as it is): the `faint` split as the recipe's own reading 54.62%: the
-/// grain and the rules join the writing; a split raised so that at most 8% of the photo is ink (a page taken whole for ink) changed nothing on 4 000
-/// of them (70.33%), at most 5% lost (70.03%); the paper's grain taken off block by block
-/// (`Reading::LocalGrain`) as the own reading 67.73%.
+/// grain and the rules join the writing; a split raised so that at most 8% of the photo is
+/// ink (a page taken whole for ink) changed nothing on 4 000 of them (70.33%), at most 5%
+/// lost (70.03%); the paper's grain taken off block by block (`Reading::LocalGrain`) as the
+/// own reading 67.73%.
 fn remove_background(img: &mut GrayImage, ink_top: f64, floor: f32, faint: bool) {
     let hist = histogram(img);
     let t = otsu_threshold(&hist);

@@ -341,7 +341,7 @@ where
     Op: Fn(f32, f32) -> f32 + Copy,
 {
     let mut out = Vec::with_capacity(src.len());
-    match pattern {
+    let (row_len, scalars) = match pattern {
         BroadcastView::SharedRow {
             row_len,
             rhs_row_offset,
@@ -351,22 +351,20 @@ where
             for chunk in src.chunks_exact(*row_len) {
                 out.extend(chunk.iter().zip(row).map(|(&a, &b)| op(a, b)));
             }
+            return out;
         }
         BroadcastView::PerRowScalar {
             outer_count,
             row_len,
             rhs_scalar_base,
-        } => {
-            let scalars = &rhs_storage[*rhs_scalar_base..rhs_scalar_base + outer_count];
-            for (chunk, &b) in src.chunks_exact(*row_len).zip(scalars) {
-                out.extend(chunk.iter().map(|&a| op(a, b)));
-            }
-        }
-        BroadcastView::PerRowGathered { row_len, scalars } => {
-            for (chunk, &b) in src.chunks_exact(*row_len).zip(scalars) {
-                out.extend(chunk.iter().map(|&a| op(a, b)));
-            }
-        }
+        } => (
+            *row_len,
+            &rhs_storage[*rhs_scalar_base..rhs_scalar_base + outer_count],
+        ),
+        BroadcastView::PerRowGathered { row_len, scalars } => (*row_len, &scalars[..]),
+    };
+    for (chunk, &b) in src.chunks_exact(row_len).zip(scalars) {
+        out.extend(chunk.iter().map(|&a| op(a, b)));
     }
     out
 }
