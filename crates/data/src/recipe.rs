@@ -359,6 +359,11 @@ impl Recipe {
     /// The ink of a page whose paper is taken off (`flat`; a `photo` when there was paper),
     /// split from what is left of the paper as `reading` says (the recipe's own when `None`),
     /// with rules and stray marks gone, cropped to its box; `None` when there is no ink.
+    ///
+    /// One split for the whole photo: splitting a second time inside the first crop's box
+    /// widened by half its side each way (so a bright blot elsewhere no longer sets the
+    /// stretch) read 76.75% of 4 000 Chinese MNIST `:train` photos against 76.65%, shadows
+    /// worse and plain light better (stop 38): not kept.
     fn split_ink(
         &self,
         mut ink: GrayImage,
