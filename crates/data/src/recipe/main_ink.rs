@@ -152,17 +152,18 @@ fn grow(pieces: &[Piece], seed: usize, photo: Option<(u32, u32)>) -> Vec<bool> {
     // at the photo's border), a group can chain along the border to the writing and then
     // outweigh the writing's own group. Its pieces much fainter than its brightest go, as
     // they would had it been grown from the writing (clean data, grown from its heaviest
-    // piece alone, keeps what it had: one Chinese MNIST test image changed). The released 3 755-class model on 4 000 Chinese
-    // MNIST `:train` photos (every third of `data photos … --seed 1`): 75.08% -> 75.33%;
-    // on 2 449 of them in a shadow 71.05% -> 71.42% (stop 38).
-    let brightest = pieces
-        .iter()
-        .zip(&kept)
-        .filter(|(_, &k)| k)
-        .map(|(p, _)| p.peak)
-        .max()
-        .unwrap_or(0);
+    // piece alone, keeps what it had: one Chinese MNIST test image changed). The released
+    // 3 755-class model on 4 000 Chinese MNIST `:train` photos (every third of `data photos
+    // … --seed 1`): 75.08% -> 75.33%; on 2 449 of them in a shadow 71.05% -> 71.42% (stop
+    // 38).
     if photo.is_some() {
+        let brightest = pieces
+            .iter()
+            .zip(&kept)
+            .filter(|(_, &k)| k)
+            .map(|(p, _)| p.peak)
+            .max()
+            .unwrap_or(0);
         for (k, p) in kept.iter_mut().zip(pieces) {
             *k &= !much_fainter(p.peak, brightest);
         }
