@@ -202,6 +202,7 @@ const MIN_FRAME_BAND: u32 = 3;
 /// the released 3 755-class model on 4 000 Chinese MNIST `:train` photos (every third of
 /// `data photos … --seed 1`) 75.33% -> 75.85% with these pieces never seeds and always
 /// stray, pencil 63.33 -> 64.63%, shadows under 0.65 of the light 65.85 -> 67.14% (stop 38).
+/// With the edge odds too, a band of 1/25 of the side read 76.72% against 76.65%: level.
 fn along_the_frame(p: &Piece, (w, h): (u32, u32)) -> bool {
     let band = (w.max(h) / FRAME_BAND_SHARE).max(MIN_FRAME_BAND);
     let [x0, y0, x1, y1] = p.bounds;
