@@ -119,10 +119,10 @@ fn grow(pieces: &[Piece], seed: usize, photo: Option<(u32, u32)>) -> Vec<bool> {
     let mut kept = vec![false; pieces.len()];
     kept[seed] = true;
     let first = pieces[seed];
+    // Writing framed tightly touches the edge itself: then its other strokes may too.
+    let edge_pieces_stray = photo.is_some_and(|frame| !cut_by_frame(&first, frame));
     let stray = |p: &Piece| {
         photo.is_some_and(|frame| {
-            // Writing framed tightly touches the edge itself: then its other strokes may too.
-            let edge_pieces_stray = !cut_by_frame(&first, frame);
             p.area * PHOTO_SPECK_SHARE < first.area
                 || (edge_pieces_stray && cut_by_frame(p, frame))
                 || along_the_frame(p, frame)
@@ -300,9 +300,13 @@ mod tests {
     use image::Luma;
 
     fn fill(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32) {
+        fill_at(img, x0, y0, x1, y1, 200);
+    }
+
+    fn fill_at(img: &mut GrayImage, x0: u32, y0: u32, x1: u32, y1: u32, level: u8) {
         for y in y0..y1 {
             for x in x0..x1 {
-                img.put_pixel(x, y, Luma([200]));
+                img.put_pixel(x, y, Luma([level]));
             }
         }
     }
@@ -384,7 +388,7 @@ mod tests {
         fill(&mut img, 0, 0, 150, 2);
         fill(&mut img, 60, 40, 62, 70);
         fill(&mut img, 50, 50, 80, 52);
-        let before = img.clone();
+        let mut clean = img.clone();
         keep_main_ink(&mut img, true);
         assert_eq!(img.get_pixel(61, 60).0[0], 200, "the writing stays");
         assert!(
@@ -392,7 +396,6 @@ mod tests {
             "the rule goes"
         );
         // The same ink in a clean image (no frame to speak of) is kept whole.
-        let mut clean = before.clone();
         keep_main_ink(&mut clean, false);
         assert_eq!(clean.get_pixel(75, 1).0[0], 200);
     }
@@ -404,13 +407,8 @@ mod tests {
         let photo = |blot: u32| {
             let mut img = GrayImage::new(150, 150);
             fill(&mut img, 150 - blot, 0, 150, blot);
-            for (x0, y0, x1, y1) in [(60, 60, 62, 90), (46, 74, 76, 76)] {
-                for y in y0..y1 {
-                    for x in x0..x1 {
-                        img.put_pixel(x, y, Luma([90]));
-                    }
-                }
-            }
+            fill_at(&mut img, 60, 60, 62, 90, 90);
+            fill_at(&mut img, 46, 74, 76, 76, 90);
             keep_main_ink(&mut img, true);
             (img.get_pixel(61, 80).0[0], img.get_pixel(149, 0).0[0])
         };
@@ -430,13 +428,7 @@ mod tests {
         // full strength that weighs more; a speck of noise beside the writing; a piece cut
         // by the photo's edge next to it.
         let mut img = GrayImage::new(200, 200);
-        let faint = |img: &mut GrayImage, x0, y0, x1, y1| {
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    img.put_pixel(x, y, Luma([60]));
-                }
-            }
-        };
+        let faint = |img: &mut GrayImage, x0, y0, x1, y1| fill_at(img, x0, y0, x1, y1, 60);
         faint(&mut img, 20, 50, 80, 52);
         faint(&mut img, 49, 20, 51, 80);
         fill(&mut img, 170, 170, 186, 180);
